@@ -1,0 +1,49 @@
+# membership-service: `make run` to install, migrate, seed and serve; `make test` for the whole suite.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+export FLASK_APP := service
+
+.PHONY: run install install-test migrate demo serve test test-fast openapi bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+migrate: install
+	$(BIN)/flask db upgrade
+
+demo: migrate
+	$(BIN)/flask demo
+
+run: demo
+	@echo ""
+	@echo "membership-service on http://$(HOST):$(PORT)"
+	@echo "  progress JSON : http://$(HOST):$(PORT)/v1/campaigns/members-25k/progress?locale=en"
+	@echo "  in Ukrainian  : http://$(HOST):$(PORT)/v1/campaigns/members-25k/progress?locale=uk"
+	@echo "  OpenAPI       : http://$(HOST):$(PORT)/openapi.json"
+	@$(BIN)/flask urls --host $(HOST) --port $(PORT) 2>/dev/null || true
+	@echo ""
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+openapi: install
+	$(BIN)/flask openapi write --format=yaml openapi.yaml
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache tests/artifacts

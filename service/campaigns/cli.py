@@ -1,0 +1,102 @@
+"""`flask --app service campaign ...` and `flask --app service demo`."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from service.campaigns import demo, services
+from service.campaigns.models import Campaign
+from service.cli_support import DATE, domain_errors, now
+from service.extensions import db
+
+campaign_cli = AppGroup("campaign", help="Create, list and adjust campaigns.")
+
+
+@campaign_cli.command("create")
+@click.option("--slug", required=True)
+@click.option("--title", required=True)
+@click.option("--goal", required=True, type=click.IntRange(min=1))
+@click.option("--starts", required=True, type=DATE)
+@click.option("--ends", required=True, type=DATE)
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone of the window's days")
+@click.option("--locale", default="en", show_default=True, help="Default locale of the copy")
+@click.option("--count-mode", type=click.Choice(["net", "gross"]), default="net", show_default=True)
+@click.option("--join-url", default="", help="Where the call to action links")
+@domain_errors
+def create(slug, title, goal, starts, ends, timezone, locale, count_mode, join_url):  # noqa: ANN001,ANN201
+    """Create a campaign (counts members who already paid inside its window)."""
+    campaign = services.create_campaign(db.session, slug=slug, title=title, goal=goal, starts=starts, ends=ends,
+                                        timezone=timezone, locale=locale, count_mode=count_mode,
+                                        join_url=join_url, now=now())
+    db.session.commit()
+    click.echo(f"Created campaign {campaign.slug}: goal {campaign.goal:,}, {starts} to {ends} ({timezone}), "
+               f"count {campaign.count:,}")
+
+
+@campaign_cli.command("list")
+def list_campaigns():  # noqa: ANN201
+    """List campaigns with their counts."""
+    rows = db.session.scalars(select(Campaign).order_by(Campaign.starts_at, Campaign.slug)).all()
+    if not rows:
+        click.echo("No campaigns. Create one with `flask --app service campaign create` or `flask --app service demo`.")
+        return
+    click.echo(f"{'slug':<24} {'count':>9} {'goal':>9}  {'mode':<5} window")
+    for c in rows:
+        click.echo(f"{c.slug:<24} {c.count:>9,} {c.goal:>9,}  {c.count_mode:<5} "
+                   f"{c.starts_at:%Y-%m-%d} .. {c.ends_at:%Y-%m-%d} (end exclusive, UTC)")
+
+
+@campaign_cli.command("adjust")
+@click.option("--slug", required=True)
+@click.option("--delta", required=True, type=int, help="Signed number of members to add (or remove)")
+@click.option("--reason", required=True)
+@click.option("--by", "who", default="cli", show_default=True, help="Who made the adjustment")
+@domain_errors
+def adjust(slug, delta, reason, who):  # noqa: ANN001,ANN201
+    """Add a signed count adjustment, e.g. sign-ups taken offline."""
+    campaign = services.get_campaign(db.session, slug)
+    services.adjust(db.session, campaign, delta=delta, reason=reason, who=who, now=now())
+    db.session.commit()
+    click.echo(f"Adjusted {slug} by {delta:+,}: count is now {campaign.count:,}")
+
+
+@campaign_cli.command("recount")
+@click.option("--slug", default=None, help="One campaign (default: all)")
+@domain_errors
+def recount(slug):  # noqa: ANN001,ANN201
+    """Rebuild counters and daily roll-ups from the members table."""
+    from service.campaigns import counter
+
+    campaigns = [services.get_campaign(db.session, slug)] if slug else db.session.scalars(select(Campaign)).all()
+    for c in campaigns:
+        before = c.count
+        after = counter.recount(db.session, c, now())
+        db.session.commit()
+        click.echo(f"{c.slug}: {before:,} -> {after:,}")
+
+
+@click.command("demo")
+@click.option("--signups", type=click.IntRange(min=0), default=0, help="Also seed N realistic sign-ups")
+@domain_errors
+def demo_command(signups):  # noqa: ANN001,ANN201
+    """Create the demo campaign members-25k if no campaign exists."""
+    has_any = db.session.scalar(select(func.count(Campaign.id)))
+    if has_any:
+        click.echo("A campaign exists already; the demo campaign was not created.")
+    else:
+        c = demo.create_demo(db.session, now(), join_url=current_app.config["PUBLIC_BASE_URL"] + "/demo/join")
+        db.session.commit()
+        click.echo(f"Created demo campaign {c.slug} (goal {c.goal:,}, {c.starts_at:%Y}).")
+    if signups:
+        seed = current_app.extensions.get("demo_signups")
+        if seed is None:
+            raise click.ClickException("seeding sign-ups is not available in this build")
+        seed(signups)
+
+
+def init_app(app) -> None:  # noqa: ANN001
+    app.cli.add_command(campaign_cli)
+    app.cli.add_command(demo_command)

@@ -1,0 +1,236 @@
+"""Banner copy templates, rendered for a locale with Babel (pure; no Flask).
+
+Syntax, a small subset of ICU MessageFormat:
+- `{count}`, `{goal}`, `{remaining}`, `{percent}`, `{days_left}`: numbers in the locale's format
+  (en "25,000", uk "25 000"); `{percent}` is the whole percent, rounded down.
+- `{deadline}`: the campaign's last day as a long date; `{deadline:yyyy}` (any CLDR date pattern, or
+  short/medium/long/full) picks another format, e.g. the year alone.
+- `{remaining, plural, one {# member} few {# members} other {# members}}`: the words after a number
+  take the locale's plural form (CLDR categories zero, one, two, few, many, other, or `=N` for an
+  exact number; `other` is required); `#` stands for the formatted number.
+- `{{` and `}}` are literal braces.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+NUMBER_NAMES = ("count", "goal", "remaining", "percent", "days_left")
+DATE_NAMES = ("deadline",)
+PLACEHOLDERS = NUMBER_NAMES + DATE_NAMES
+PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
+LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}$")
+
+
+class TemplateError(ValueError):
+    """A template that cannot be rendered; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    fmt: str | None = None
+
+
+@dataclass(frozen=True)
+class Plural:
+    name: str
+    branches: tuple[tuple[str, tuple], ...]  # (category or "=N", nodes)
+
+
+Node = str | Field | Plural
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def error(self, message: str) -> TemplateError:
+        return TemplateError(f"{message} (at character {self.pos + 1})")
+
+    def parse(self, nested: bool = False) -> tuple[Node, ...]:
+        nodes: list[Node] = []
+        buf: list[str] = []
+        text = self.text
+        while self.pos < len(text):
+            ch = text[self.pos]
+            if ch == "{" and text.startswith("{{", self.pos):
+                buf.append("{")
+                self.pos += 2
+            elif ch == "}" and text.startswith("}}", self.pos) and not nested:
+                buf.append("}")
+                self.pos += 2
+            elif ch == "{":
+                if buf:
+                    nodes.append("".join(buf))
+                    buf = []
+                nodes.append(self.placeholder())
+            elif ch == "}":
+                if nested:
+                    break
+                raise self.error("unmatched '}' (write '}}' for a literal brace)")
+            elif ch == "#" and nested:
+                if buf:
+                    nodes.append("".join(buf))
+                    buf = []
+                nodes.append(Field("#"))
+                self.pos += 1
+            else:
+                buf.append(ch)
+                self.pos += 1
+        if buf:
+            nodes.append("".join(buf))
+        return tuple(nodes)
+
+    def placeholder(self) -> Node:
+        start = self.pos
+        end = self.text.find("}", start)
+        inner_end = self.text.find("{", start + 1)
+        if end == -1:
+            raise self.error("unclosed '{'")
+        if inner_end != -1 and inner_end < end:  # a plural block
+            head = self.text[start + 1:inner_end]
+            parts = [p.strip() for p in head.split(",")]
+            if len(parts) != 3 or parts[1] != "plural":
+                raise self.error(f"expected '{{name, plural, category {{...}} ...}}', got '{{{head}'")
+            name, _, first_key = parts
+            self.check_name(name, NUMBER_NAMES)
+            self.pos = inner_end
+            return Plural(name, self.branches(first_key))
+        body = self.text[start + 1:end]
+        name, _, fmt = body.partition(":")
+        name = name.strip()
+        self.check_name(name, PLACEHOLDERS)
+        if fmt and name not in DATE_NAMES:
+            raise self.error(f"only {{deadline}} takes a format, not {{{name}}}")
+        self.pos = end + 1
+        return Field(name, fmt.strip() or None)
+
+    def branches(self, first_key: str) -> tuple[tuple[str, tuple], ...]:
+        out: list[tuple[str, tuple]] = []
+        key = first_key
+        while True:
+            if not (key in PLURAL_CATEGORIES or re.fullmatch(r"=\d+", key)):
+                raise self.error(f"unknown plural category '{key}' (use {', '.join(PLURAL_CATEGORIES)} or =N)")
+            self.skip_space()
+            if not self.text.startswith("{", self.pos):
+                raise self.error(f"expected '{{' after '{key}'")
+            self.pos += 1
+            nodes = self.parse(nested=True)
+            if not self.text.startswith("}", self.pos):
+                raise self.error("unclosed plural branch")
+            self.pos += 1
+            out.append((key, nodes))
+            self.skip_space()
+            if self.text.startswith("}", self.pos):
+                self.pos += 1
+                break
+            match = re.compile(r"[=\w]+").match(self.text, self.pos)
+            if not match:
+                raise self.error("unclosed plural block")
+            key = match.group()
+            self.pos = match.end()
+        if "other" not in dict(out):
+            raise TemplateError("a plural block needs an 'other' branch")
+        return tuple(out)
+
+    def skip_space(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos].isspace():
+            self.pos += 1
+
+    def check_name(self, name: str, allowed: tuple[str, ...]) -> None:
+        if name not in allowed:
+            raise self.error(
+                f"unknown placeholder {{{name}}}; use one of " + ", ".join("{" + n + "}" for n in allowed)
+            )
+
+
+@lru_cache(maxsize=1024)
+def parse(template: str) -> tuple[Node, ...]:
+    return _Parser(template).parse()
+
+
+def validate(template: str) -> None:
+    """Raise TemplateError with a clear message if the template cannot be rendered."""
+    parse(template)
+
+
+@dataclass(frozen=True)
+class Values:
+    count: int
+    goal: int
+    remaining: int
+    percent: float
+    days_left: int
+    deadline: date
+
+
+def render(template: str, values: Values, locale: str) -> str:
+    loc = babel_locale(locale)
+    return "".join(_render(parse(template), values, loc, None))
+
+
+def _number(name: str, values: Values) -> int:
+    if name == "percent":
+        return math.floor(values.percent)
+    return int(getattr(values, name))
+
+
+def _render(nodes: tuple, values: Values, loc: Locale, hash_value: int | None):  # noqa: ANN202
+    for node in nodes:
+        if isinstance(node, str):
+            yield node
+        elif isinstance(node, Field):
+            if node.name == "#":
+                yield format_decimal(hash_value or 0, locale=loc)
+            elif node.name == "deadline":
+                yield format_date(values.deadline, format=node.fmt or "long", locale=loc)
+            else:
+                yield format_decimal(_number(node.name, values), locale=loc)
+        else:
+            n = _number(node.name, values)
+            branches = dict(node.branches)
+            chosen = branches.get(f"={n}") or branches.get(loc.plural_form(n)) or branches["other"]
+            yield from _render(chosen, values, loc, n)
+
+
+@lru_cache(maxsize=256)
+def babel_locale(tag: str) -> Locale:
+    return Locale.parse(tag.replace("-", "_"))
+
+
+def normalize_locale(tag: str | None) -> str | None:
+    """'uk-UA' -> 'uk_UA'; None for anything Babel does not know (callers then fall back)."""
+    if not tag or len(tag) > 35 or not LOCALE_RE.match(tag):
+        return None
+    try:
+        return str(babel_locale(tag))
+    except (UnknownLocaleError, ValueError):
+        return None
+
+
+def candidates(requested: str | None, default: str) -> list[str]:
+    """Locales to try for copy, best first: the tag, its language, then the campaign's default."""
+    out: list[str] = []
+    norm = normalize_locale(requested)
+    if norm:
+        out.append(norm)
+        lang = norm.split("_")[0]
+        if lang not in out:
+            out.append(lang)
+    if default not in out:
+        out.append(default)
+    return out
+
+
+def text_direction(locale: str) -> str:
+    return "rtl" if babel_locale(locale).character_order == "right-to-left" else "ltr"

@@ -1,0 +1,96 @@
+"""Campaign, its count adjustments, banner copy and daily roll-ups."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base
+
+COUNT_MODES = ("net", "gross")
+STAGES = ("scheduled", "launch", "momentum", "final_push", "goal_reached", "ended")
+
+
+class Campaign(Base):
+    """A drive toward `goal` members in [starts_at, ends_at) (UTC instants of local midnights).
+
+    `members_counted` and `adjustments_total` are counters kept in step with members and adjustments
+    in the same transaction, so reading the count is one row, whatever the number of members.
+    """
+
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint("goal > 0", name="goal_positive"),
+        CheckConstraint("ends_at > starts_at", name="window_order"),
+        CheckConstraint("count_mode IN ('net', 'gross')", name="count_mode"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    goal: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    default_locale: Mapped[str] = mapped_column(String(35), default="en")
+    count_mode: Mapped[str] = mapped_column(String(8), default="net")
+    join_url: Mapped[str] = mapped_column(String(2000), default="")
+    members_counted: Mapped[int] = mapped_column(Integer, default=0)
+    adjustments_total: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    @property
+    def count(self) -> int:
+        return max(0, self.members_counted + self.adjustments_total)
+
+
+class CountAdjustment(Base):
+    """A signed correction of the count, e.g. sign-ups taken offline at an event."""
+
+    __tablename__ = "count_adjustments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    delta: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+
+
+class BannerCopy(Base):
+    """Templates for one stage of one campaign in one locale (see campaigns.copy for the syntax)."""
+
+    __tablename__ = "banner_copy"
+    __table_args__ = (UniqueConstraint("campaign_id", "locale", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(35))
+    stage: Mapped[str] = mapped_column(String(16))
+    headline: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    cta_label: Mapped[str] = mapped_column(Text)
+    cta_url: Mapped[str] = mapped_column(String(2000), default="")
+    updated_by: Mapped[str] = mapped_column(String(320), default="")
+    updated_at: Mapped[datetime]
+
+
+class CampaignDaily(Base):
+    """Daily roll-up: members who joined (first paid) and whose membership ended on `day`, in the campaign's time
+    zone, by plan, locale and source. Sum(joined - ended) == Campaign.members_counted."""
+
+    __tablename__ = "campaign_daily"
+    __table_args__ = (UniqueConstraint("campaign_id", "day", "plan", "locale", "source"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    plan: Mapped[str] = mapped_column(String(64), default="")
+    locale: Mapped[str] = mapped_column(String(35), default="")
+    source: Mapped[str] = mapped_column(String(200), default="")
+    joined: Mapped[int] = mapped_column(Integer, default=0)
+    ended: Mapped[int] = mapped_column(Integer, default=0)
+

@@ -1,0 +1,51 @@
+"""Request and response schemas of the campaigns API (the source of openapi.yaml)."""
+
+import marshmallow as ma
+
+from service.campaigns.models import STAGES
+
+
+class PaceSchema(ma.Schema):
+    daily_needed = ma.fields.Float(allow_none=True, required=True,
+                                   metadata={"description": "Members per day needed to reach the goal by the deadline"})
+    daily_average_7d = ma.fields.Float(required=True,
+                                       metadata={"description": "Net new members per day over the last 7 days"})
+    projected_reach_date = ma.fields.Date(allow_none=True, required=True,
+                                          metadata={"description": "When the goal is reached at the 7-day pace"})
+
+
+class BannerSchema(ma.Schema):
+    headline = ma.fields.String(required=True)
+    body = ma.fields.String(required=True)
+    cta_label = ma.fields.String(required=True)
+    cta_url = ma.fields.String(required=True)
+    locale = ma.fields.String(required=True, metadata={"description": "Locale of the copy actually used"})
+    dir = ma.fields.String(required=True, validate=ma.validate.OneOf(["ltr", "rtl"]))
+
+
+class ProgressSchema(ma.Schema):
+    campaign = ma.fields.String(required=True, metadata={"description": "Campaign slug"})
+    title = ma.fields.String(required=True)
+    goal = ma.fields.Integer(required=True)
+    count = ma.fields.Integer(required=True)
+    remaining = ma.fields.Integer(required=True)
+    percent = ma.fields.Float(required=True, metadata={"description": "0-100, capped"})
+    percent_of_goal = ma.fields.Float(required=True, metadata={"description": "Uncapped: over 100 past the goal"})
+    status = ma.fields.String(required=True,
+                              validate=ma.validate.OneOf(["scheduled", "active", "goal_reached", "ended"]))
+    stage = ma.fields.String(required=True, validate=ma.validate.OneOf(STAGES))
+    starts_at = ma.fields.DateTime(required=True)
+    ends_at = ma.fields.DateTime(required=True, metadata={"description": "Exclusive end of the window"})
+    deadline = ma.fields.Date(required=True, metadata={"description": "Last day of the campaign, local time"})
+    timezone = ma.fields.String(required=True)
+    days_left = ma.fields.Integer(required=True)
+    pace = ma.fields.Nested(PaceSchema, required=True)
+    banner = ma.fields.Nested(BannerSchema, required=True)
+    updated_at = ma.fields.DateTime(required=True, metadata={"description": "Last change of the count or copy"})
+
+
+class ProgressQuerySchema(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE  # cache-busters and tracking parameters are ignored
+
+    locale = ma.fields.String(metadata={"description": "BCP 47 tag; unknown ones fall back to the campaign's default"})

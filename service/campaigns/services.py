@@ -1,0 +1,203 @@
+"""Campaign use cases: create, adjust, edit copy, and compute the progress payload."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.campaigns import copy, counter, progress
+from service.campaigns.models import COUNT_MODES, STAGES, BannerCopy, Campaign, CampaignDaily, CountAdjustment
+from service.errors import Conflict, Invalid, NotFound
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+MAX_GOAL = 1_000_000_000
+MAX_ADJUSTMENT = 1_000_000
+
+# Stages without copy of their own borrow it from the next stage in this chain.
+STAGE_FALLBACK = {
+    "final_push": "momentum", "momentum": "launch", "goal_reached": "launch",
+    "ended": "launch", "scheduled": "launch",
+}
+GENERIC_COPY = {
+    "headline": "{count} out of {goal}",
+    "body": "Join us: {remaining, plural, one {# member} other {# members}} to go.",
+    "cta_label": "Become a member",
+}
+
+
+def get_campaign(session: Session, slug: str) -> Campaign:
+    campaign = session.scalar(select(Campaign).where(Campaign.slug == slug)) if len(slug) <= 64 else None
+    if campaign is None:
+        raise NotFound(f"No campaign with slug '{slug[:64]}'.")
+    return campaign
+
+
+def window_bounds(starts: date, ends: date, timezone: str) -> tuple[datetime, datetime]:
+    """Local midnight of the first day to local midnight after the last day, as UTC instants."""
+    tz = ZoneInfo(timezone)
+    return (datetime.combine(starts, time(0), tz).astimezone(ZoneInfo("UTC")),
+            datetime.combine(ends + timedelta(days=1), time(0), tz).astimezone(ZoneInfo("UTC")))
+
+
+def validate_settings(*, slug: str | None = None, goal: int | None = None, starts: date | None = None,
+                      ends: date | None = None, timezone: str | None = None, locale: str | None = None,
+                      count_mode: str | None = None, title: str | None = None) -> None:
+    if slug is not None and not SLUG_RE.match(slug):
+        raise Invalid("slug must be 1-64 lower-case letters, digits and hyphens, not starting or ending with '-'.")
+    if title is not None and not (0 < len(title.strip()) <= 200):
+        raise Invalid("title must be 1-200 characters.")
+    if goal is not None and not (0 < goal <= MAX_GOAL):
+        raise Invalid(f"goal must be a whole number from 1 to {MAX_GOAL:,}.")
+    if starts is not None and ends is not None and ends < starts:
+        raise Invalid("the campaign must end on or after the day it starts.")
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise Invalid(f"unknown time zone '{timezone}' (use an IANA name such as Europe/Kyiv).") from exc
+    if locale is not None and copy.normalize_locale(locale) is None:
+        raise Invalid(f"unknown locale '{locale}' (use a tag such as en or uk).")
+    if count_mode is not None and count_mode not in COUNT_MODES:
+        raise Invalid("count mode must be 'net' or 'gross'.")
+
+
+def create_campaign(session: Session, *, slug: str, title: str, goal: int, starts: date, ends: date,
+                    now: datetime, timezone: str = "UTC", locale: str = "en", count_mode: str = "net",
+                    join_url: str = "") -> Campaign:
+    validate_settings(slug=slug, title=title, goal=goal, starts=starts, ends=ends, timezone=timezone,
+                      locale=locale, count_mode=count_mode)
+    if session.scalar(select(Campaign.id).where(Campaign.slug == slug)) is not None:
+        raise Conflict(f"A campaign with slug '{slug}' exists already.")
+    starts_at, ends_at = window_bounds(starts, ends, timezone)
+    campaign = Campaign(slug=slug, title=title.strip(), goal=goal, starts_at=starts_at, ends_at=ends_at,
+                        timezone=timezone, default_locale=copy.normalize_locale(locale) or "en",
+                        count_mode=count_mode, join_url=join_url, members_counted=0, adjustments_total=0,
+                        created_at=now, updated_at=now)
+    session.add(campaign)
+    session.flush()
+    counter.recount(session, campaign, now)  # members who paid inside the window before it was created
+    return campaign
+
+
+def adjust(session: Session, campaign: Campaign, *, delta: int, reason: str, who: str,
+           now: datetime) -> CountAdjustment:
+    if delta == 0 or abs(delta) > MAX_ADJUSTMENT:
+        raise Invalid(f"delta must be a non-zero whole number between -{MAX_ADJUSTMENT:,} and {MAX_ADJUSTMENT:,}.")
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise Invalid("an adjustment needs a reason of 1-500 characters.")
+    row = CountAdjustment(campaign_id=campaign.id, delta=delta, reason=reason, created_by=who, created_at=now)
+    session.add(row)
+    session.execute(
+        Campaign.__table__.update().where(Campaign.__table__.c.id == campaign.id).values(
+            adjustments_total=Campaign.__table__.c.adjustments_total + delta, updated_at=now)
+    )
+    session.flush()
+    session.expire(campaign, ["adjustments_total", "updated_at"])
+    return row
+
+
+def set_copy(session: Session, campaign: Campaign, *, locale: str, stage: str, headline: str, body: str,
+             cta_label: str, cta_url: str = "", who: str = "", now: datetime) -> BannerCopy:
+    norm = copy.normalize_locale(locale)
+    if norm is None:
+        raise Invalid(f"unknown locale '{locale}'.")
+    if stage not in STAGES:
+        raise Invalid(f"unknown stage '{stage}' (use one of {', '.join(STAGES)}).")
+    for name, template in (("headline", headline), ("body", body), ("cta_label", cta_label)):
+        if len(template) > 2000:
+            raise Invalid(f"{name} is longer than 2,000 characters.")
+        try:
+            copy.validate(template)
+        except copy.TemplateError as exc:
+            raise Invalid(f"{name}: {exc}", errors={name: [str(exc)]}) from exc
+    row = session.scalar(select(BannerCopy).where(
+        BannerCopy.campaign_id == campaign.id, BannerCopy.locale == norm, BannerCopy.stage == stage))
+    if row is None:
+        row = BannerCopy(campaign_id=campaign.id, locale=norm, stage=stage, headline="", body="", cta_label="",
+                         updated_at=now)
+        session.add(row)
+    row.headline, row.body, row.cta_label, row.cta_url = headline, body, cta_label, cta_url
+    row.updated_by, row.updated_at = who, now
+    session.flush()
+    return row
+
+
+def net_last_7d(session: Session, campaign: Campaign, now: datetime) -> int:
+    first, _ = progress.average_window(now, campaign.starts_at, campaign.timezone)
+    value = session.scalar(
+        select(func.coalesce(func.sum(CampaignDaily.joined - CampaignDaily.ended), 0))
+        .where(CampaignDaily.campaign_id == campaign.id, CampaignDaily.day >= first)
+    )
+    return int(value or 0)
+
+
+def pick_copy(rows: list[BannerCopy], locale: str | None, default_locale: str, stage: str
+              ) -> tuple[str, dict[str, str]]:
+    """The copy for a stage in the best locale we have; never fails (generic English at worst)."""
+    by_key = {(r.locale, r.stage): r for r in rows}
+    for loc in copy.candidates(locale, default_locale):
+        s: str | None = stage
+        while s is not None:
+            row = by_key.get((loc, s))
+            if row is not None:
+                return loc, {"headline": row.headline, "body": row.body, "cta_label": row.cta_label,
+                             "cta_url": row.cta_url}
+            s = STAGE_FALLBACK.get(s)
+    return "en", {**GENERIC_COPY, "cta_url": ""}
+
+
+def render_banner(templates: dict[str, str], locale: str, p: progress.Progress, join_url: str
+                  ) -> dict[str, str]:
+    values = copy.Values(count=p.count, goal=p.goal, remaining=p.remaining, percent=p.percent,
+                         days_left=p.days_left, deadline=p.deadline)
+    out = {}
+    for name in ("headline", "body", "cta_label"):
+        try:
+            out[name] = copy.render(templates[name], values, locale)
+        except copy.TemplateError:  # stored before validation existed: show the generic line
+            out[name] = copy.render(GENERIC_COPY[name], values, locale)
+    out["cta_url"] = templates.get("cta_url") or join_url
+    out["locale"] = locale.replace("_", "-")
+    out["dir"] = copy.text_direction(locale)
+    return out
+
+
+def progress_payload(session: Session, campaign: Campaign, locale: str | None, now: datetime,
+                     copies: list[BannerCopy] | None = None) -> dict[str, Any]:
+    """Everything the banner needs, as plain data (serialized by ProgressSchema)."""
+    p = progress.compute(count=campaign.count, goal=campaign.goal, starts_at=campaign.starts_at,
+                         ends_at=campaign.ends_at, timezone=campaign.timezone, now=now,
+                         net_last_7d=net_last_7d(session, campaign, now))
+    if copies is None:
+        copies = list(session.scalars(select(BannerCopy).where(BannerCopy.campaign_id == campaign.id)))
+    used_locale, templates = pick_copy(copies, locale, campaign.default_locale, p.stage)
+    updated_at = max([campaign.updated_at, *(c.updated_at for c in copies)])
+    return {
+        "campaign": campaign.slug,
+        "title": campaign.title,
+        "goal": p.goal,
+        "count": p.count,
+        "remaining": p.remaining,
+        "percent": p.percent,
+        "percent_of_goal": p.percent_of_goal,
+        "status": p.status,
+        "stage": p.stage,
+        "starts_at": campaign.starts_at,
+        "ends_at": campaign.ends_at,
+        "deadline": p.deadline,
+        "timezone": campaign.timezone,
+        "days_left": p.days_left,
+        "pace": {
+            "daily_needed": p.daily_needed,
+            "daily_average_7d": p.daily_average_7d,
+            "projected_reach_date": p.projected_reach_date,
+        },
+        "banner": render_banner(templates, used_locale, p, campaign.join_url),
+        "updated_at": updated_at,
+    }

@@ -1,0 +1,66 @@
+"""Member and Subscription. Payments write them; campaigns, the paywall and staff read them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db import Base
+
+
+class Member(Base):
+    """One person, identified by normalised email (one count per person, whatever the Stripe customers).
+
+    `first_paid_at` is the time of the first successful membership payment: the sign-up that counts.
+    `ended_at` is set while the membership has ended (canceled and the paid period over, or unpaid) and
+    cleared if the person joins again. `first_payment_reversed_at` is set when that first payment was
+    fully refunded or lost in a dispute. `plan`, `locale` and `source` are attribution from checkout
+    ('' when unknown) and key the campaign roll-ups.
+    """
+
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    status: Mapped[str] = mapped_column(String(32), default="pending")
+    plan: Mapped[str] = mapped_column(String(64), default="")
+    locale: Mapped[str] = mapped_column(String(35), default="")
+    source: Mapped[str] = mapped_column(String(200), default="")
+    first_paid_at: Mapped[datetime | None] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    first_payment_reversed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    subscriptions: Mapped[list[Subscription]] = relationship(back_populates="member")
+
+    def __repr__(self) -> str:
+        return f"<Member {self.id} {self.status}>"
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stripe_id: Mapped[str] = mapped_column(String(255), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    price_id: Mapped[str] = mapped_column(String(255), default="")
+    plan: Mapped[str] = mapped_column(String(64), default="")
+    current_period_end: Mapped[datetime | None]
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    canceled_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    member: Mapped[Member] = relationship(back_populates="subscriptions")
+
+
+def normalize_email(email: str) -> str:
+    """Trimmed and lower-cased. Dots and +tags are kept: they may be distinct mailboxes."""
+    return email.strip().lower()
+

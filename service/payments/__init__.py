@@ -1,0 +1,5 @@
+"""Payments: Stripe Checkout, the webhook ledger and event application, reconciliation."""
+
+
+def init_app(app) -> None:  # noqa: ANN001
+    """Registers this package's blueprints, CLI commands and hooks."""

@@ -1,0 +1,5 @@
+"""Widget: widget.js, the iframe page, the server-rendered fragment, conversion events."""
+
+
+def init_app(app) -> None:  # noqa: ANN001
+    """Registers this package's blueprints, CLI commands and hooks."""

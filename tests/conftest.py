@@ -1,0 +1,141 @@
+"""Test set-up: the real migrations run once per session; each test gets a fresh database.
+
+SQLite (default): the migrated database file is copied for each test. PostgreSQL (DATABASE_URL set to
+postgresql+psycopg://...): the schema is rebuilt from empty once, and every table is truncated before
+each test. Each test also gets its own app, a frozen clock and no network.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from service import create_app
+from service.clock import Clock
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+ENV_DB = os.environ.get("DATABASE_URL", "")
+ON_POSTGRES = ENV_DB.startswith(("postgresql", "postgres:"))
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "SERVICE_ENV": "test",
+    "SECRET_KEY": "test-secret-key-0123456789abcdef0123456789",
+    "STRIPE_API_KEY": "sk_test_123",
+    "STRIPE_WEBHOOK_SECRET": "whsec_test_secret",
+    "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    "SITE_ALLOWED_ORIGINS": "https://news.example,http://127.0.0.1:5000",
+    "WIDGET_ALLOWED_ORIGINS": "*",
+    "PROGRESS_CACHE_SECONDS": 0.0,
+}
+
+
+def _pg_url() -> str:
+    url = ENV_DB
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def _upgrade(url: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": url})
+    with app.app_context():
+        upgrade()
+        from service.extensions import db
+
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database migrated from empty to head: a SQLite file to copy, or the PostgreSQL URL."""
+    if ON_POSTGRES:
+        url = _pg_url()
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+        _upgrade(url)
+        return url
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    _upgrade(f"sqlite:///{path}")
+    return str(path)
+
+
+def fresh_database_url(template_db: str, tmp_path: Path) -> str:
+    if ON_POSTGRES:
+        engine = sa.create_engine(template_db)
+        with engine.begin() as conn:
+            tables = [r[0] for r in conn.execute(sa.text(
+                "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
+            if tables:
+                conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return template_db
+    path = tmp_path / "test.sqlite3"
+    shutil.copyfile(template_db, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    c = Clock()
+    c.set(datetime(2025, 6, 1, 12, 0, tzinfo=UTC))
+    return c
+
+
+@pytest.fixture
+def database_url(template_db: str, tmp_path: Path) -> str:
+    return fresh_database_url(template_db, tmp_path)
+
+
+@pytest.fixture
+def app_config(database_url: str, clock: Clock) -> dict:
+    """Override in a test module (or update in a test) to change settings before the app is built."""
+    return {**TEST_CONFIG, "DATABASE_URL": database_url, "CLOCK": clock}
+
+
+@pytest.fixture
+def app(app_config: dict):
+    app = create_app(app_config)
+    ctx = app.app_context()
+    ctx.push()
+    yield app
+    from service.extensions import db
+
+    db.session.remove()
+    db.engine.dispose()
+    ctx.pop()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app):
+    from service.extensions import db
+
+    return db.session
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
