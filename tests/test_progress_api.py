@@ -86,6 +86,7 @@ def test_etag_and_304(client, demo_campaign):
 def test_count_change_shows_after_the_cache_ttl(app, client, session, clock, demo_campaign):
     app.extensions["progress_cache"].ttl = 60
     first = client.get("/v1/campaigns/members-25k/progress").get_json()
+    clock.advance(minutes=1)
     factories.member(session, clock.now(), first_paid_at=clock.now() - timedelta(hours=1))
     session.commit()
     cached = client.get("/v1/campaigns/members-25k/progress").get_json()
@@ -109,7 +110,7 @@ def test_reading_progress_runs_no_count_over_members(app, client, demo_campaign)
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
     assert statements, "expected the cache miss to read the campaign"
-    assert not [s for s in statements if "members" in s.lower()], statements
+    assert not [s for s in statements if "from members" in s.lower()], statements
     assert len(statements) <= 4
 
 
