@@ -45,11 +45,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["clock"] = settings.get("CLOCK") or Clock()
 
     from service import errors
-    from service.extensions import api, db, migrate
+    from service.extensions import api, db, limiter, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     api.init_app(app, spec_kwargs={"info": {"description": API_DESCRIPTION}})
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
     errors.init_app(app)
 
     import importlib

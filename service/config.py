@@ -33,6 +33,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "PROGRESS_MAX_AGE": (5, int),
     "PROGRESS_STALE_WHILE_REVALIDATE": (30, int),
     "LOG_LEVEL": ("INFO", str),
+    "RATELIMIT_ENABLED": (True, lambda v: v.strip().lower() not in ("0", "false", "no", "off")),
+    "RATELIMIT_STORAGE_URI": ("memory://", str),
 }
 
 # Settings that must not keep their development default in production.

@@ -139,3 +139,13 @@ def session(app):
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def fake_stripe():
+    """A fake Stripe API on 127.0.0.1; use with the `stripe_app_config` pattern below."""
+    from tests.fakestripe import FakeStripe
+
+    server = FakeStripe().start()
+    yield server
+    server.stop()

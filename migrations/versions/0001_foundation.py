@@ -49,6 +49,7 @@ def upgrade():
     sa.Column('first_paid_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('first_payment_reversed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('token_version', sa.Integer(), server_default='1', nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_members')),

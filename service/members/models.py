@@ -16,7 +16,8 @@ class Member(Base):
     `first_paid_at` is the time of the first successful membership payment: the sign-up that counts.
     `ended_at` is set while the membership has ended (canceled and the paid period over, or unpaid) and
     cleared if the person joins again. `first_payment_reversed_at` is set when that first payment was
-    fully refunded or lost in a dispute. `plan`, `locale` and `source` are attribution from checkout
+    fully refunded or lost in a dispute. `token_version` is bumped when membership is lost (cancel,
+    refund) or on sign-out everywhere, so older member tokens stop granting access. `plan`, `locale` and `source` are attribution from checkout
     ('' when unknown) and key the campaign roll-ups.
     """
 
@@ -32,6 +33,7 @@ class Member(Base):
     first_paid_at: Mapped[datetime | None] = mapped_column(index=True)
     ended_at: Mapped[datetime | None]
     first_payment_reversed_at: Mapped[datetime | None]
+    token_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
