@@ -27,12 +27,14 @@ class Member(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     status: Mapped[str] = mapped_column(String(32), default="pending")
-    plan: Mapped[str] = mapped_column(String(64), default="")
-    locale: Mapped[str] = mapped_column(String(35), default="")
-    source: Mapped[str] = mapped_column(String(200), default="")
-    first_paid_at: Mapped[datetime | None] = mapped_column(index=True)
-    ended_at: Mapped[datetime | None]
-    first_payment_reversed_at: Mapped[datetime | None]
+    # Facts the campaign counters depend on: active_history loads the old value before a change,
+    # so the counter hook can always compute before/after (service/campaigns/counter.py).
+    plan: Mapped[str] = mapped_column(String(64), default="", active_history=True)
+    locale: Mapped[str] = mapped_column(String(35), default="", active_history=True)
+    source: Mapped[str] = mapped_column(String(200), default="", active_history=True)
+    first_paid_at: Mapped[datetime | None] = mapped_column(index=True, active_history=True)
+    ended_at: Mapped[datetime | None] = mapped_column(active_history=True)
+    first_payment_reversed_at: Mapped[datetime | None] = mapped_column(active_history=True)
     token_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
