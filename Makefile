@@ -42,6 +42,9 @@ run: demo
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+bench: install  # not a test: CI does not run it (`make bench BENCH_ARGS=--quick` for a short run)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 openapi: install
 	$(BIN)/flask openapi write --format=yaml openapi.yaml
 
