@@ -20,7 +20,7 @@ def _load_progress(slug: str, locale: str | None) -> bytes:
     try:
         campaign = services.get_campaign(session, slug)
         payload = services.progress_payload(session, campaign, locale, current_app.extensions["clock"].now())
-        return _progress_schema.dumps(payload).encode()
+        return _progress_schema.dumps(payload, ensure_ascii=False).encode()
     finally:
         session.rollback()  # read-only: end the transaction so no snapshot is held open
 
