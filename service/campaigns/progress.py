@@ -57,7 +57,7 @@ def average_window(now: datetime, starts_at: datetime, timezone: str) -> tuple[d
 def compute(*, count: int, goal: int, starts_at: datetime, ends_at: datetime, timezone: str,
             now: datetime, net_last_7d: int = 0) -> Progress:
     remaining = max(0, goal - count)
-    percent_of_goal = round(count * 100.0 / goal, 1)
+    percent_of_goal = math.floor(count * 1000 / goal) / 10  # rounded down: 100% only at the goal
     percent = min(100.0, percent_of_goal)
     deadline = last_day(ends_at, timezone)
     today = local_today(now, timezone)
@@ -74,9 +74,9 @@ def compute(*, count: int, goal: int, starts_at: datetime, ends_at: datetime, ti
 
     if status in ("scheduled", "ended", "goal_reached"):
         stage = status
-    elif percent < 50:
+    elif count * 2 < goal:  # exact ratios: 49.996% is still the launch stage
         stage = "launch"
-    elif percent < 90:
+    elif count * 10 < goal * 9:
         stage = "momentum"
     else:
         stage = "final_push"
