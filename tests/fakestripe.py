@@ -29,7 +29,10 @@ class Request:
 
 
 def decode_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    """'metadata[campaign]=x&line_items[0][price]=p' -> {'metadata': {'campaign': 'x'}, 'line_items': [{'price': 'p'}]}"""
+    """Stripe's bracket form encoding to nested data.
+
+    'metadata[campaign]=x&line_items[0][price]=p' -> {'metadata': {'campaign': 'x'}, 'line_items': [{'price': 'p'}]}
+    """
     root: dict[str, Any] = {}
     for key, value in pairs:
         parts = re.findall(r"[^\[\]]+|\[\]", key)

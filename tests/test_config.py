@@ -46,7 +46,9 @@ def test_production_refuses_a_missing_secret_and_names_it(monkeypatch, tmp_path,
 
 
 @pytest.mark.parametrize("name, dev_value", [
-    ("SECRET_KEY", DEV_SECRET), ("STRIPE_API_KEY", "sk_test_dev_insecure"), ("STRIPE_WEBHOOK_SECRET", "whsec_dev_insecure"),
+    ("SECRET_KEY", DEV_SECRET),
+    ("STRIPE_API_KEY", "sk_test_dev_insecure"),
+    ("STRIPE_WEBHOOK_SECRET", "whsec_dev_insecure"),
 ])
 def test_production_refuses_development_defaults(tmp_path, name, dev_value):
     with pytest.raises(ConfigError, match=name):

@@ -11,15 +11,16 @@ from service.campaigns.models import Campaign
 
 SLUG = "members-25k"
 
+BODY_EN = "Quality journalism takes work — and a community that cares."
+CTA_EN = "Help us reach {goal} {goal, plural, one {member} other {members}} by the end of {deadline:yyyy}."
+
 # stage -> (headline, body, cta_label)
 COPY = {
     "en": {
         "scheduled": ("Our membership drive starts soon",
-                      "Quality journalism takes work — and a community that cares.",
-                      "Help us reach {goal} {goal, plural, one {member} other {members}} by the end of {deadline:yyyy}."),
+                      BODY_EN, CTA_EN),
         "launch": ("{count} out of {goal}",
-                   "Quality journalism takes work — and a community that cares.",
-                   "Help us reach {goal} {goal, plural, one {member} other {members}} by the end of {deadline:yyyy}."),
+                   BODY_EN, CTA_EN),
         "momentum": ("{count} out of {goal}",
                      "We're past halfway. {remaining, plural, one {# more member} other {# more members}} "
                      "and independent reporting is funded by its readers.",
