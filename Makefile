@@ -39,11 +39,18 @@ run: demo
 	@echo ""
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
+# Production server: migrations first (once per deploy), then gunicorn with gunicorn.conf.py.
+serve: migrate
+	$(BIN)/gunicorn -c gunicorn.conf.py 'service:create_app()'
+
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install  # not a test: CI does not run it (`make bench BENCH_ARGS=--quick` for a short run)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check service tests bench
 
 openapi: install
 	$(BIN)/flask openapi write --format=yaml openapi.yaml

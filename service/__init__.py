@@ -50,7 +50,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     api.init_app(app, spec_kwargs={"info": {"description": API_DESCRIPTION}})
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    from service.ops import ratelimits
+
+    ratelimits.configure(app)  # limits, headers and Redis fallback from configuration (service/ops)
     limiter.init_app(app)
     errors.init_app(app)
 

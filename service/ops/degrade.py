@@ -1,0 +1,78 @@
+"""Graceful degradation when the database stops answering.
+
+- Every endpoint: a connection-level database failure is a 503 problem with `Retry-After` (not a 500),
+  so clients and Stripe retry; Stripe re-sends a webhook until it gets a 2xx, so nothing is lost.
+- Progress: served from the last good cache entry, marked `X-Data-Stale: true` (campaigns/cache.py).
+- Access decisions: ACCESS_FAIL_MODE `open` (default: readers see the article while the database is
+  down; a blank page costs more trust than a few free reads) or `closed` (503, the site shows its
+  own fallback). Endpoints register their own degraded answer with `register_fallback`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import sqlalchemy.exc as sa_exc
+from flask import Response, current_app, request
+
+from service.errors import handle_unexpected, problem
+
+log = logging.getLogger(__name__)
+FAIL_MODES = ("open", "closed")
+
+# endpoint name -> function(exc) returning the degraded response (or None for the default 503).
+_fallbacks: dict[str, Callable[[BaseException], Response | None]] = {}
+
+
+def register_fallback(endpoint: str, fallback: Callable[[BaseException], Response | None]) -> None:
+    _fallbacks[endpoint] = fallback
+
+
+def access_fallback(config: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The access decision to give while the database is down: granted (open) or None (closed: 503)."""
+    mode = str(config.get("ACCESS_FAIL_MODE", "open")).lower()
+    if mode == "open":
+        return {"access": True, "reason": "degraded", "degraded": True}
+    return None
+
+
+def is_connection_failure(exc: BaseException) -> bool:
+    """The database is unreachable or broke the connection (not a bug in our SQL, not a conflict)."""
+    if isinstance(exc, sa_exc.TimeoutError):  # pool exhausted while connections hang
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+    return False
+
+
+def handle_database_error(exc: Exception) -> Response:
+    if not is_connection_failure(exc):
+        return handle_unexpected(exc)
+    from service.extensions import db
+    from service.ops import metrics
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001, S110 - the connection is gone; the session is discarded below
+        pass
+    db.session.remove()
+    rule = request.url_rule.rule if request.url_rule else None
+    metrics.record_db_unavailable(rule)
+    log.warning("database unavailable: %s", type(getattr(exc, "orig", None) or exc).__name__)
+    fallback = _fallbacks.get(request.endpoint or "")
+    if fallback is not None:
+        response = fallback(exc)
+        if response is not None:
+            return response
+    retry = str(current_app.config.get("DB_RETRY_AFTER", 5))
+    return problem(503, "Service unavailable", "The database is not answering; retry shortly.",
+                   "database-unavailable", headers={"Retry-After": retry})
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    from service.config import ConfigError
+
+    if str(config.get("ACCESS_FAIL_MODE", "open")).lower() not in FAIL_MODES:
+        raise ConfigError(f"ACCESS_FAIL_MODE must be one of {', '.join(FAIL_MODES)}")
