@@ -1,0 +1,117 @@
+"""The widget's markup, shared by widget.js (client side, in a shadow root) and the server-rendered
+fragment and iframe page (pure; no Flask).
+
+One source for the look: `STYLES` maps each element's class to its declarations. The fragment puts
+them in `style` attributes (a fragment included in someone else's page has no shadow root to keep a
+`<style>` element from leaking); widget.js gets the same declarations as a stylesheet built by
+`stylesheet()`. Colours, font and radius are CSS custom properties with defaults that meet WCAG AA
+(text 4.5:1, the bar against its track 3:1), so a host page restyles the bar without touching it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from babel.numbers import format_decimal
+
+FONT = 'system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif'
+
+# Default colours (checked by tests/test_widget_markup.py for contrast).
+BG = "#ffffff"
+TEXT = "#1a1a1a"
+BAR = "#0b5cad"
+TRACK = "#dfe3e8"
+CTA_TEXT = "#ffffff"
+BORDER = "#d0d5dd"
+
+STYLES: dict[str, str] = {
+    "mw": (
+        "display:block;box-sizing:border-box;margin:0;padding:16px 20px;"
+        f"background:var(--membership-bg,{BG});color:var(--membership-text,{TEXT});"
+        f"font-family:var(--membership-font,{FONT});font-size:16px;font-weight:400;font-style:normal;"
+        "line-height:1.45;text-align:start;letter-spacing:normal;text-transform:none;white-space:normal;"
+        f"border:1px solid var(--membership-border,{BORDER});border-radius:var(--membership-radius,8px)"
+    ),
+    "mw-h": "display:block;margin:0 0 10px;padding:0;font-size:1.375em;font-weight:700;line-height:1.25",
+    "mw-bar": (
+        "display:block;box-sizing:border-box;height:12px;margin:0 0 12px;padding:0;overflow:hidden;"
+        f"background:var(--membership-track,{TRACK});border-radius:var(--membership-radius,8px)"
+    ),
+    "mw-fill": (
+        "display:block;height:100%;min-width:4px;margin:0;padding:0;"
+        f"background:var(--membership-bar-color,{BAR});border-radius:var(--membership-radius,8px)"
+    ),
+    "mw-b": "display:block;margin:0 0 14px;padding:0",
+    "mw-cta": (
+        "display:inline-block;margin:0;padding:8px 18px;font-weight:700;line-height:1.45;text-decoration:none;"
+        f"background:var(--membership-bar-color,{BAR});color:var(--membership-cta-text,{CTA_TEXT});"
+        "border-radius:var(--membership-radius,8px);cursor:pointer"
+    ),
+}
+
+# Rules that exist only in the stylesheet of widget.js (pseudo-classes and media queries cannot be inline).
+EXTRA_CSS = (
+    # The host reserves its height before the data arrives (no layout shift); the card fills it.
+    ":host{display:block!important;min-height:var(--membership-min-height,190px)}"
+    ".mw{min-height:inherit}"
+    ".mw-fill{transition:width .8s ease-out}"
+    ".mw-cta:hover{text-decoration:underline}"
+    f".mw-cta:focus-visible{{outline:3px solid var(--membership-focus,{TEXT});outline-offset:2px}}"
+    "@media (prefers-reduced-motion:reduce){.mw-fill{transition:none}}"
+)
+
+# aria-valuetext per language: "{count} out of {goal} members". Other languages use the headline.
+VALUETEXT: dict[str, str] = {
+    "en": "{count} out of {goal} members",
+    "uk": "{count} з {goal} учасників",
+}
+
+_SAFE_URL = re.compile(r"^https?://", re.IGNORECASE)
+
+
+def stylesheet() -> str:
+    return "".join(f".{name}{{{decls}}}" for name, decls in STYLES.items()) + EXTRA_CSS
+
+
+def safe_url(url: str | None) -> str:
+    """Only http(s) links: a `javascript:` URL in the copy must never reach a reader's page."""
+    url = (url or "").strip()
+    return url if _SAFE_URL.match(url) else ""
+
+
+def valuetext(count: int, goal: int, locale: str, headline: str) -> str:
+    template = VALUETEXT.get(locale.replace("_", "-").split("-")[0].lower())
+    if template is None:
+        return headline
+    loc = locale.replace("-", "_")
+    return template.format(count=format_decimal(count, locale=loc), goal=format_decimal(goal, locale=loc))
+
+
+@dataclass(frozen=True)
+class Banner:
+    """What the template needs, built from the progress payload."""
+
+    slug: str
+    title: str
+    count: int
+    goal: int
+    percent: float
+    headline: str
+    body: str
+    cta_label: str
+    cta_url: str
+    locale: str
+    dir: str
+    valuetext: str
+
+
+def banner(progress: dict[str, Any]) -> Banner:
+    b = progress["banner"]
+    return Banner(
+        slug=progress["campaign"], title=progress["title"], count=progress["count"], goal=progress["goal"],
+        percent=max(0.0, min(100.0, float(progress["percent"]))), headline=b["headline"], body=b["body"],
+        cta_label=b["cta_label"], cta_url=safe_url(b["cta_url"]), locale=b["locale"], dir=b["dir"],
+        valuetext=valuetext(progress["count"], progress["goal"], b["locale"], b["headline"]),
+    )

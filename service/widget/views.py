@@ -1,0 +1,139 @@
+"""HTTP views of the widget: widget.js, the iframe page, the HTML fragment, beacons, the demo page."""
+
+from __future__ import annotations
+
+from flask import Blueprint as FlaskBlueprint
+from flask import Response, abort, current_app, render_template, request, url_for
+from flask_smorest import Blueprint
+from markupsafe import Markup
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+
+from service.campaigns import demo as campaign_demo
+from service.config import csv
+from service.errors import NotFound
+from service.extensions import db, limiter
+from service.widget import assets, markup, services
+from service.widget.schemas import BannerQuerySchema, EventSchema
+
+
+class BeaconParser(FlaskParser):
+    """Also reads JSON sent as text/plain: navigator.sendBeacon sends a string body with that type,
+    which needs no CORS preflight (application/json would)."""
+
+    def _raw_load_json(self, req):  # noqa: ANN001, ANN202
+        if is_json_request(req) or req.mimetype == "text/plain":
+            return core.parse_json(req.get_data(cache=True))
+        return core.missing
+
+
+class WidgetBlueprint(Blueprint):
+    ARGUMENTS_PARSER = BeaconParser()
+
+
+blp = WidgetBlueprint("widget", __name__, url_prefix="/v1/campaigns",
+                      description="Embeddable widget: the server-rendered bar and conversion events")
+pages = FlaskBlueprint("widget_pages", __name__, template_folder="templates")
+
+
+def _now():  # noqa: ANN202
+    return current_app.extensions["clock"].now()
+
+
+def _banner(slug: str, locale: str | None) -> markup.Banner:
+    return services.banner(db.session, current_app.extensions["progress_cache"], slug, locale, _now())
+
+
+def _short_cache(response: Response) -> Response:
+    cfg = current_app.config
+    response.headers["Cache-Control"] = (
+        f"public, max-age={cfg['PROGRESS_MAX_AGE']}, stale-while-revalidate={cfg['PROGRESS_STALE_WHILE_REVALIDATE']}"
+    )
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@blp.route("/<slug>/banner.html")
+@blp.arguments(BannerQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, {"type": "string"}, content_type="text/html",
+              description="The progress bar as an HTML fragment with inline styles, for server-side includes",
+              headers={"ETag": {"description": "Entity tag of the body", "schema": {"type": "string"}},
+                       "Cache-Control": {"description": "public, short max-age", "schema": {"type": "string"}}})
+@blp.alt_response(304, description="Not modified (If-None-Match matched)")
+@blp.alt_response(404, response="NOT_FOUND")
+def banner_html(slug: str, locale: str | None = None) -> Response:
+    """The progress bar, server-rendered: no JavaScript needed (escaped, styled inline)."""
+    html = render_template("widget/fragment.html", b=_banner(slug, locale), s=markup.STYLES)
+    return _short_cache(Response(html, mimetype="text/html"))
+
+
+@blp.route("/<slug>/events", methods=["POST"])
+@limiter.limit(lambda: current_app.config["WIDGET_EVENTS_RATE"])
+@blp.arguments(EventSchema, description="JSON; also accepted as text/plain (what navigator.sendBeacon sends)")
+@blp.response(204)
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+def record_event(event: dict, slug: str) -> None:
+    """Count an impression or a click of the widget (per campaign, day and locale; no personal data)."""
+    services.record_event(db.session, slug, type_=event["type"], locale=event["locale"], now=_now())
+    db.session.commit()
+
+
+def _script(max_age: str) -> Response:
+    asset: assets.Asset = current_app.extensions["widget_js"]
+    gz = "gzip" in request.headers.get("Accept-Encoding", "")
+    response = Response(asset.gzipped if gz else asset.body, mimetype="text/javascript")
+    if gz:
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    response.headers["Cache-Control"] = max_age
+    response.headers["Access-Control-Allow-Origin"] = "*"  # a public script; lets hosts use crossorigin/SRI
+    response.set_etag(asset.version + ("-gz" if gz else ""))
+    return response.make_conditional(request)
+
+
+@pages.get("/widget.js")
+def widget_js() -> Response:
+    """The embed snippet's URL: short max-age plus ETag, so a new version reaches pages quickly."""
+    return _script(f"public, max-age={current_app.config['WIDGET_JS_MAX_AGE']}")
+
+
+@pages.get("/widget/<version>.js")
+def widget_js_versioned(version: str) -> Response:
+    """The versioned URL: cached for a year. An old version's URL gets today's script, cached briefly."""
+    if version == current_app.extensions["widget_js"].version:
+        return _script("public, max-age=31536000, immutable")
+    return _script(f"public, max-age={current_app.config['WIDGET_JS_MAX_AGE']}")
+
+
+@pages.get("/embed/campaigns/<slug>")
+def embed(slug: str) -> Response:
+    """The bar as a page of its own, for CMSs that allow iframes but not scripts."""
+    locale = request.args.get("locale")
+    try:
+        b, status = _banner(slug, locale), 200
+    except NotFound:
+        b, status = None, 404  # an empty page that reports height 0: the frame collapses
+    html = render_template("widget/embed.html", b=b, s=markup.STYLES, slug=slug,
+                           frame_script=Markup(assets.FRAME_SCRIPT),  # noqa: S704 - a constant of ours
+                           events_url=url_for("widget.record_event", slug=slug))
+    response = Response(html, status=status, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; script-src {assets.csp_hash(assets.FRAME_SCRIPT)}; style-src 'unsafe-inline'; "
+        f"connect-src 'self'; base-uri 'none'; form-action 'none'; "
+        f"{assets.frame_ancestors(csv(current_app.config['WIDGET_ALLOWED_ORIGINS']))}"
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if status != 200:
+        response.headers["Cache-Control"] = "public, max-age=60"
+        return response
+    return _short_cache(response)
+
+
+@pages.get("/demo")
+def demo_page() -> str:
+    """A host page that embeds the demo campaign both ways (development only)."""
+    if current_app.config["SERVICE_ENV"] == "production":
+        abort(404)
+    return render_template("widget/demo.html", slug=request.args.get("campaign", campaign_demo.SLUG),
+                           version=current_app.extensions["widget_js"].version)
