@@ -26,31 +26,40 @@ def _load_progress(slug: str, locale: str | None) -> bytes:
 
 
 @blp.route("/<slug>/progress")
-@blp.arguments(ProgressQuerySchema, location="query", as_kwargs=True, error_status_code=422)
+# The query schema is documented, not parsed with webargs: this is the hottest endpoint, `locale` is a
+# free-form hint that never fails (normalize_locale falls back), and webargs costs a third of a cache hit.
+@blp.doc(parameters=[{"in": "query", "schema": ProgressQuerySchema}])
 @blp.response(200, ProgressSchema, headers={
     "ETag": {"description": "Entity tag of the body", "schema": {"type": "string"}},
     "Cache-Control": {"description": "public, short max-age, stale-while-revalidate", "schema": {"type": "string"}},
 })
 @blp.alt_response(304, description="Not modified (If-None-Match matched)")
 @blp.alt_response(404, response="NOT_FOUND")
-def progress(slug: str, locale: str | None = None) -> Response:
+def progress(slug: str) -> Response:
     """Progress toward the campaign's goal, with the banner copy for the reader's locale.
 
     Served from a per-process cache refreshed every few seconds: reading it never counts members.
     """
-    norm = copy.normalize_locale(locale)
+    norm = copy.normalize_locale(request.args.get("locale"))
     cache = current_app.extensions["progress_cache"]
     entry = cache.get((slug, norm), lambda: _load_progress(slug, norm))
-    response = Response(entry.body, mimetype="application/json")
-    response.set_etag(entry.etag.strip('"'))
-    cfg = current_app.config
-    response.headers["Cache-Control"] = (
-        f"public, max-age={cfg['PROGRESS_MAX_AGE']}, stale-while-revalidate={cfg['PROGRESS_STALE_WHILE_REVALIDATE']}"
-    )
     if entry.stale:
-        response.headers["X-Data-Stale"] = "true"
-        response.headers["Cache-Control"] = "public, max-age=1"
-    return response.make_conditional(request)
+        headers = [("ETag", entry.etag), ("Cache-Control", "public, max-age=1"), ("X-Data-Stale", "true")]
+    else:
+        headers = [("ETag", entry.etag), ("Cache-Control", _cache_control(current_app.config))]
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match and request.if_none_match.contains_weak(entry.etag.strip('"')):
+        return Response(status=304, headers=headers)
+    return Response(entry.body, headers=headers, mimetype="application/json")
+
+
+def _cache_control(cfg: dict) -> str:
+    value = cfg.get("_PROGRESS_CACHE_CONTROL")
+    if value is None:  # computed once per app: a header string per request is measurable here
+        value = cfg["_PROGRESS_CACHE_CONTROL"] = (
+            f"public, max-age={cfg['PROGRESS_MAX_AGE']}, "
+            f"stale-while-revalidate={cfg['PROGRESS_STALE_WHILE_REVALIDATE']}")
+    return value
 
 
 def stale_on() -> tuple[type[BaseException], ...]:
