@@ -28,3 +28,17 @@ def member(session, now: datetime, *, email: str | None = None, first_paid_at: d
     session.add(m)
     session.flush()
     return m
+
+
+def subscription(session, now: datetime, member: Member, *, status: str = "active",
+                 current_period_end: datetime | None = None, cancel_at_period_end: bool = False,
+                 plan: str = "monthly", stripe_id: str | None = None):
+    from service.members.models import Subscription
+
+    s = Subscription(stripe_id=stripe_id or f"sub_test_{next(_seq)}", member_id=member.id, status=status,
+                     plan=plan, current_period_end=current_period_end, cancel_at_period_end=cancel_at_period_end,
+                     created_at=now, updated_at=now)
+    session.add(s)
+    session.flush()
+    session.expire(member, ["subscriptions"])
+    return s

@@ -1,0 +1,186 @@
+"""Access rules and the meter, as pure functions (no Flask, no database).
+
+`membership()` says whether a member's subscriptions grant access now; `meter()` decides a
+non-member's read of a members-only article from the reads already counted in the rolling window;
+`decide()` combines them into the answer of POST /v1/access.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+VISIBILITIES = ("public", "members")
+REASONS = ("public", "member", "grace", "metered", "meter_exhausted", "membership_lapsed")
+ACTIVE = ("active", "trialing")
+
+
+@dataclass(frozen=True)
+class Sub:
+    status: str
+    current_period_end: datetime | None
+    cancel_at_period_end: bool = False
+    payment_failed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a member's subscriptions mean now: `member`, `grace`, `lapsed` or `none` (never paid)."""
+
+    kind: str
+    until: datetime | None = None
+
+
+def membership(subs: Iterable[Sub], *, member_status: str, first_paid_at: datetime | None, now: datetime,
+               grace_days: int) -> Standing:
+    """The best standing any subscription gives.
+
+    - active or trialing: member;
+    - canceled (or set to cancel) but the paid period not over: member until current_period_end;
+    - past_due: grace for grace_days from the start of the failure: the renewal's failed payment when
+      known, else current_period_end taken as the due date;
+    - a member row with no subscription yet (signed in from a completed checkout before the webhook
+      arrived) counts by its own status;
+    - otherwise lapsed when they paid before, else none (an ordinary, metered reader).
+    """
+    subs = list(subs)
+    best: Standing | None = None
+    for s in subs:
+        end = s.current_period_end
+        if s.status in ACTIVE:
+            return Standing("member", end)
+        if s.status == "canceled" or (s.cancel_at_period_end and s.status not in ("past_due", "unpaid")):
+            if end is not None and now < end:
+                return Standing("member", end)
+        due = s.payment_failed_at or end
+        if s.status == "past_due" and due is not None:
+            grace_end = due + timedelta(days=grace_days)
+            if now < grace_end and (best is None or (best.until or now) < grace_end):
+                best = Standing("grace", grace_end)
+    if best is not None:
+        return best
+    if not subs and member_status in ACTIVE:
+        return Standing("member", None)
+    if first_paid_at is not None:
+        return Standing("lapsed")
+    return Standing("none")
+
+
+@dataclass(frozen=True)
+class Meter:
+    allowed: bool
+    record: bool  # True: count this read now (insert, or move an expired read forward)
+    limit: int
+    used: int
+    resets_at: datetime | None
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+
+def window_start(now: datetime, period_days: int) -> datetime:
+    """Reads at or before this instant have expired."""
+    return now - timedelta(days=period_days)
+
+
+def meter(counted: Sequence[tuple[str, datetime]], article_id: str, *, now: datetime, limit: int,
+          period_days: int) -> Meter:
+    """Decide a read from the reads counted in the window (article id, read at), oldest first or not.
+
+    An article already counted in the window is free; a new one is allowed while fewer than `limit`
+    articles are counted. `resets_at` is when the oldest counted read leaves the window.
+    """
+    period = timedelta(days=period_days)
+    start = now - period
+    live = sorted((read_at, article) for article, read_at in counted if read_at > start)
+    articles = {article for _, article in live}
+    if article_id in articles:
+        return Meter(True, False, limit, len(live), live[0][0] + period)
+    if len(live) < limit:
+        first = live[0][0] if live else now
+        return Meter(True, True, limit, len(live) + 1, first + period)
+    return Meter(False, False, limit, len(live), (live[0][0] + period) if live else None)
+
+
+@dataclass(frozen=True)
+class Decision:
+    access: str  # granted | denied
+    reason: str
+    metered: bool = False
+
+    @property
+    def granted(self) -> bool:
+        return self.access == "granted"
+
+
+def visibility_of(requested: str | None, section: str | None, section_defaults: dict[str, str]) -> str:
+    """The article's own visibility, else its section's default, else `members`."""
+    if requested in VISIBILITIES:
+        return requested
+    if section is not None and section_defaults.get(section) in VISIBILITIES:
+        return section_defaults[section]
+    return "members"
+
+
+def decide(visibility: str, standing: Standing, meter_result: Meter | None) -> Decision:
+    if visibility == "public":
+        return Decision("granted", "public")
+    if standing.kind == "member":
+        return Decision("granted", "member")
+    if standing.kind == "grace":
+        return Decision("granted", "grace")
+    if standing.kind == "lapsed":
+        return Decision("denied", "membership_lapsed")
+    assert meter_result is not None, "non-members are metered"
+    if meter_result.allowed:
+        return Decision("granted", "metered", metered=True)
+    return Decision("denied", "meter_exhausted", metered=True)
+
+
+def show_prompt(decision: Decision, meter_result: Meter | None) -> bool:
+    """The appeal shows at the wall, and while a metered reader has one free article or none left."""
+    if not decision.granted:
+        return True
+    return decision.metered and meter_result is not None and meter_result.remaining <= 1
+
+
+# --- redirects ----------------------------------------------------------------------------------
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+
+
+def origin_of(url: str) -> str | None:
+    """`scheme://host[:port]` (lower-case, default port dropped) of an http(s) URL without userinfo, else None."""
+    url = url or ""
+    if not url or len(url) > 2000 or _UNSAFE.search(url):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in DEFAULT_PORTS or "@" in parts.netloc or not parts.hostname:
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or port == DEFAULT_PORTS[parts.scheme]:
+        return f"{parts.scheme}://{host}"
+    return f"{parts.scheme}://{host}:{port}"
+
+
+def allowed_redirect(url: str, allowed_origins: Iterable[str]) -> bool:
+    """True only for an absolute http(s) URL whose exact origin (scheme, host, port) is allowed.
+
+    Scheme-relative (`//evil`), `javascript:`, userinfo tricks (`https://site@evil`), backslashes,
+    control characters and other ports are all refused.
+    """
+    if not isinstance(url, str):
+        return False
+    origin = origin_of(url)
+    return origin is not None and origin in set(allowed_origins)

@@ -1,0 +1,546 @@
+"""Paywall use cases on a SQLAlchemy session; `now` and settings come from the caller."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import stripe
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, joinedload
+
+from service.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized, Unavailable, UpstreamError
+from service.members.models import Member, Subscription, normalize_email
+from service.paywall import mail, rules, tokens
+from service.paywall.models import MagicLink, MeterRead, SectionDefault
+
+CHECKOUT_SESSION_RE = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
+MAX_MAGIC_TOKEN = 100
+
+
+class LinkGone(DomainError):
+    status = 410
+    type = "sign-in-link-invalid"
+    title = "Sign-in link not valid"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The paywall's slice of app.config, parsed once at start-up."""
+
+    secret: str
+    grace_days: int
+    meter_limit: int
+    meter_period_days: int
+    member_token_max_age: timedelta
+    entitlement_ttl: timedelta
+    magic_link_ttl: timedelta
+    checkout_claim_max_age: timedelta
+    allowed_origins: tuple[str, ...]
+    public_base_url: str
+    join_url: str
+    campaign_slug: str
+    smtp_url: str
+    mail_from: str
+    smtp_timeout: float
+    cache_seconds: float
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> Settings:
+        origins = tuple(o for o in (rules.origin_of(x) for x in str(cfg["SITE_ALLOWED_ORIGINS"]).split(",")) if o)
+        base = str(cfg["PUBLIC_BASE_URL"]).rstrip("/")
+        return cls(
+            secret=str(cfg["SECRET_KEY"]), grace_days=int(cfg["GRACE_DAYS"]), meter_limit=int(cfg["METER_LIMIT"]),
+            meter_period_days=int(cfg["METER_PERIOD_DAYS"]),
+            member_token_max_age=timedelta(days=float(cfg["MEMBER_TOKEN_MAX_AGE_DAYS"])),
+            entitlement_ttl=timedelta(seconds=int(cfg["ENTITLEMENT_TTL_SECONDS"])),
+            magic_link_ttl=timedelta(minutes=float(cfg["MAGIC_LINK_TTL_MINUTES"])),
+            checkout_claim_max_age=timedelta(hours=float(cfg["CHECKOUT_CLAIM_MAX_AGE_HOURS"])),
+            allowed_origins=origins, public_base_url=base,
+            join_url=str(cfg["PAYWALL_JOIN_URL"]) or base + "/join", campaign_slug=str(cfg["PAYWALL_CAMPAIGN"]),
+            smtp_url=str(cfg["SMTP_URL"]), mail_from=str(cfg["MAIL_FROM"]), smtp_timeout=float(cfg["SMTP_TIMEOUT"]),
+            cache_seconds=float(cfg["PAYWALL_CACHE_SECONDS"]),
+        )
+
+
+class TTLValue:
+    """One value per process, reloaded every `ttl` seconds (section defaults, the paywall's campaign)."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._value: Any = None
+        self._expires = 0.0
+        self._lock = threading.Lock()
+
+    def get(self, load: Callable[[], Any]) -> Any:
+        if time.monotonic() < self._expires:
+            return self._value
+        with self._lock:
+            if time.monotonic() >= self._expires:
+                self._value = load()
+                self._expires = time.monotonic() + self.ttl
+        return self._value
+
+    def clear(self) -> None:
+        self._expires = 0.0
+
+
+# --- members and tokens -------------------------------------------------------------------------
+
+
+def load_member(session: Session, member_id: int) -> Member | None:
+    """The member and all their subscriptions in one round trip (primary key + indexed join)."""
+    return session.scalars(
+        select(Member).options(joinedload(Member.subscriptions)).where(Member.id == member_id)
+    ).unique().one_or_none()
+
+
+def member_from_token(session: Session, settings: Settings, token: str | None, now: datetime) -> Member | None:
+    """The member a token names, if it is valid, unexpired and of the member's current token version."""
+    claim = tokens.read_member_token(settings.secret, token, now, settings.member_token_max_age)
+    if claim is None:
+        return None
+    member = load_member(session, claim.member_id)
+    if member is None or member.token_version != claim.version:
+        return None
+    return member
+
+
+def require_member(session: Session, settings: Settings, token: str | None, now: datetime) -> Member:
+    member = member_from_token(session, settings, token, now)
+    if member is None:
+        raise Unauthorized("A valid member token is required (Authorization: Bearer <member token>).")
+    return member
+
+
+def member_token(settings: Settings, member: Member, now: datetime) -> str:
+    return tokens.issue_member_token(settings.secret, member.id, member.token_version, now)
+
+
+def standing_of(member: Member, settings: Settings, now: datetime) -> rules.Standing:
+    subs = [rules.Sub(s.status, s.current_period_end, bool(s.cancel_at_period_end),
+                      getattr(s, "payment_failed_at", None)) for s in member.subscriptions]
+    return rules.membership(subs, member_status=member.status, first_paid_at=member.first_paid_at, now=now,
+                            grace_days=settings.grace_days)
+
+
+SUB_RANK = {"active": 4, "trialing": 4, "past_due": 3, "canceled": 2}
+
+
+def current_subscription(member: Member) -> Subscription | None:
+    """The subscription that best describes the membership: live ones first, then the latest period."""
+    if not member.subscriptions:
+        return None
+    floor = datetime.min.replace(tzinfo=None)
+
+    def key(s: Subscription) -> tuple:
+        end = s.current_period_end.replace(tzinfo=None) if s.current_period_end else floor
+        return SUB_RANK.get(s.status, 0), end
+
+    return max(member.subscriptions, key=key)
+
+
+def member_summary(member: Member, *, with_email: bool = False) -> dict[str, Any]:
+    sub = current_subscription(member)
+    out: dict[str, Any] = {
+        "id": member.id,
+        "status": sub.status if sub else member.status,
+        "plan": (sub.plan if sub and sub.plan else member.plan) or None,
+        "current_period_end": sub.current_period_end if sub else None,
+        "cancel_at_period_end": bool(sub.cancel_at_period_end) if sub else False,
+    }
+    if with_email:
+        out["email"] = member.email
+    return out
+
+
+def sign_out_everywhere(member: Member, now: datetime) -> None:
+    """Every token issued so far stops working (ORM assignment, so hooks see the change)."""
+    member.token_version = (member.token_version or 1) + 1
+    member.updated_at = now
+
+
+def member_by_email(session: Session, email: str) -> Member:
+    member = session.scalar(select(Member).where(Member.email == normalize_email(email)))
+    if member is None:
+        raise NotFound("No member with that email.")
+    return member
+
+
+# --- the meter ----------------------------------------------------------------------------------
+
+
+def _lock_reader(session: Session, reader_id: str) -> None:
+    """Serialize metering per reader, so concurrent requests never count more than the limit.
+
+    PostgreSQL: a transaction-scoped advisory lock on a hash of the reader id. SQLite: a write that
+    changes nothing takes the database's write lock (SQLite has one writer at a time), so the reads
+    that follow see every committed read.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        key = int.from_bytes(hashlib.sha256(reader_id.encode()).digest()[:8], "big", signed=True)
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE meter_reads SET read_at = read_at WHERE 0"))
+
+
+def _counted(session: Session, reader_id: str, start: datetime) -> list[tuple[str, datetime]]:
+    rows = session.execute(
+        select(MeterRead.article_id, MeterRead.read_at).where(MeterRead.reader_id == reader_id,
+                                                              MeterRead.read_at > start)
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def _record_read(session: Session, reader_id: str, article_id: str, now: datetime) -> None:
+    """Insert the read, or move an expired read of the same article to now (one statement)."""
+    dialect = session.get_bind().dialect.name
+    ins: Any = postgresql.insert(MeterRead) if dialect == "postgresql" else sqlite.insert(MeterRead)
+    stmt = ins.values(reader_id=reader_id, article_id=article_id, read_at=now)
+    session.execute(stmt.on_conflict_do_update(index_elements=["reader_id", "article_id"],
+                                               set_={"read_at": stmt.excluded.read_at}))
+
+
+def charge_meter(session: Session, settings: Settings, reader_id: str, article_id: str, now: datetime,
+                 new_reader: bool = False) -> rules.Meter:
+    """Decide and record a non-member's read of a members-only article."""
+    limit, period = settings.meter_limit, settings.meter_period_days
+    start = rules.window_start(now, period)
+    if not new_reader:
+        result = rules.meter(_counted(session, reader_id, start), article_id, now=now, limit=limit,
+                             period_days=period)
+        if not result.record:  # a free re-read, or the meter is exhausted: nothing to write
+            return result
+    _lock_reader(session, reader_id)
+    result = rules.meter(_counted(session, reader_id, start), article_id, now=now, limit=limit, period_days=period)
+    if result.record:
+        _record_read(session, reader_id, article_id, now)
+    return result
+
+
+def count_expired_reads(session: Session, now: datetime, period_days: int) -> int:
+    return session.scalar(select(func.count()).select_from(MeterRead).where(
+        MeterRead.read_at <= rules.window_start(now, period_days))) or 0
+
+
+def purge_expired_batch(session: Session, now: datetime, period_days: int, batch: int) -> int:
+    """Delete up to `batch` expired reads (short transactions that don't hold locks long)."""
+    cutoff = rules.window_start(now, period_days)
+    ids = session.scalars(select(MeterRead.id).where(MeterRead.read_at <= cutoff).limit(batch)).all()
+    if not ids:
+        return 0
+    session.execute(delete(MeterRead).where(MeterRead.id.in_(ids)))
+    return len(ids)
+
+
+# --- sections -----------------------------------------------------------------------------------
+
+
+def section_defaults(session: Session) -> dict[str, str]:
+    return {s: v for s, v in session.execute(select(SectionDefault.section, SectionDefault.visibility))}
+
+
+def set_section_default(session: Session, section: str, visibility: str | None, now: datetime) -> None:
+    section = section.strip()
+    if not 0 < len(section) <= 100:
+        raise Invalid("a section name has 1-100 characters.")
+    row = session.get(SectionDefault, section)
+    if visibility is None:
+        if row is None:
+            raise NotFound(f"Section '{section}' has no default.")
+        session.delete(row)
+    elif visibility not in rules.VISIBILITIES:
+        raise Invalid("visibility must be 'public' or 'members'.")
+    elif row is None:
+        session.add(SectionDefault(section=section, visibility=visibility, updated_at=now))
+    else:
+        row.visibility, row.updated_at = visibility, now
+    session.flush()
+
+
+# --- the access decision ------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """Per-process things the decision needs: settings, keys and small caches."""
+
+    settings: Settings
+    keys: tokens.KeyRing
+    sections: TTLValue
+    campaign: TTLValue
+    progress_cache: Any = None
+
+
+def decide_access(session: Session, ctx: Context, *, article: dict[str, Any], member_token: str | None,
+                  reader_id: str | None, locale: str | None, now: datetime) -> dict[str, Any]:
+    settings = ctx.settings
+    bare = tokens.read_reader_id(settings.secret, reader_id)
+    new_reader = bare is None
+    if bare is None:
+        reader_id, bare = tokens.new_reader_id(settings.secret)
+    visibility = article.get("visibility")
+    if visibility is None and article.get("section"):
+        visibility = rules.visibility_of(None, article["section"], ctx.sections.get(lambda: section_defaults(session)))
+    visibility = visibility or "members"
+
+    member = member_from_token(session, settings, member_token, now) if member_token else None
+    standing = standing_of(member, settings, now) if member is not None else rules.Standing("none")
+    meter_result = None
+    if visibility == "members" and standing.kind == "none":
+        meter_result = charge_meter(session, settings, bare, article["id"], now, new_reader=new_reader)
+    decision = rules.decide(visibility, standing, meter_result)
+
+    entitlement = None
+    if member is not None and standing.kind in ("member", "grace"):
+        token, expires = ctx.keys.issue(member.id, now, settings.entitlement_ttl, settings.public_base_url)
+        entitlement = {"token": token, "expires_at": expires, "kid": ctx.keys.signing.kid}
+    prompt = None
+    if rules.show_prompt(decision, meter_result):
+        prompt = paywall_prompt(session, ctx, locale, article["id"], decision.reason, now)
+    return {
+        "access": decision.access,
+        "reason": decision.reason,
+        "member": member_summary(member) if member is not None else None,
+        "meter": None if meter_result is None else {
+            "limit": meter_result.limit, "used": meter_result.used, "remaining": meter_result.remaining,
+            "resets_at": meter_result.resets_at,
+        },
+        "prompt": prompt,
+        "reader_id": reader_id,
+        "entitlement": entitlement,
+    }
+
+
+FALLBACK_PROMPT = {"headline": "Become a member", "body": "Members read every article and keep our journalism "
+                   "free of paywalls for those who cannot pay.", "cta_label": "Become a member"}
+
+
+def _pick_campaign(session: Session, slug: str, now: datetime) -> str | None:
+    from service.campaigns.models import Campaign
+
+    if slug:
+        return session.scalar(select(Campaign.slug).where(Campaign.slug == slug))
+    return session.scalar(select(Campaign.slug).where(Campaign.starts_at <= now, Campaign.ends_at > now)
+                          .order_by(Campaign.starts_at.desc(), Campaign.id.desc()).limit(1))
+
+
+def _banner(session: Session, ctx: Context, slug: str, locale: str | None, now: datetime) -> dict[str, Any] | None:
+    """The campaign's banner in the reader's locale, through the campaigns' per-process progress cache."""
+    from service.campaigns import copy
+    from service.campaigns import services as campaigns
+    from service.campaigns.schemas import ProgressSchema
+
+    norm = copy.normalize_locale(locale)
+
+    def load() -> bytes:
+        campaign = campaigns.get_campaign(session, slug)
+        return ProgressSchema().dumps(campaigns.progress_payload(session, campaign, norm, now)).encode()
+
+    try:
+        body = ctx.progress_cache.get((slug, norm), load).body if ctx.progress_cache is not None else load()
+    except NotFound:
+        return None
+    return json.loads(body)["banner"]
+
+
+def paywall_prompt(session: Session, ctx: Context, locale: str | None, article_id: str, reason: str,
+                   now: datetime) -> dict[str, Any]:
+    """The campaign's appeal in the reader's locale, with a checkout link naming campaign and article."""
+    slug = ctx.campaign.get(lambda: _pick_campaign(session, ctx.settings.campaign_slug, now))
+    banner = _banner(session, ctx, slug, locale, now) if slug else None
+    if banner is None:
+        banner = {**FALLBACK_PROMPT, "cta_url": "", "locale": "en", "dir": "ltr"}
+    base = banner.get("cta_url") or ctx.settings.join_url
+    params = {"article": article_id, "reason": reason}
+    if slug:
+        params["campaign"] = slug
+    return {
+        "headline": banner["headline"], "body": banner["body"], "cta_label": banner["cta_label"],
+        "checkout_url": add_query(base, params), "locale": banner["locale"], "dir": banner["dir"],
+        "campaign": slug,
+    }
+
+
+def add_query(url: str, params: dict[str, str]) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    return urlunsplit(parts._replace(query=urlencode(query + list(params.items()))))
+
+
+# --- magic links --------------------------------------------------------------------------------
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_return_url(settings: Settings, url: str) -> str:
+    if not rules.allowed_redirect(url, settings.allowed_origins):
+        raise Invalid("return_url must be an http(s) URL on an allowed site origin.",
+                      errors={"return_url": ["Not on an allowed origin."]})
+    return url
+
+
+def request_magic_link(session: Session, settings: Settings, *, email: str, return_url: str, now: datetime) -> None:
+    """Mail a sign-in link to a member, or a 'no membership here' note to anyone else.
+
+    Both paths do the same work (a link row, one lookup, one mail) so that neither the answer nor its
+    timing tells whether an address belongs to a member.
+    """
+    check_return_url(settings, return_url)
+    email = normalize_email(email)
+    token = secrets.token_urlsafe(32)
+    session.add(MagicLink(token_hash=_hash(token), email=email, return_url=return_url, created_at=now,
+                          expires_at=now + settings.magic_link_ttl))
+    is_member = session.scalar(select(Member.id).where(Member.email == email)) is not None
+    minutes = int(settings.magic_link_ttl.total_seconds() // 60)
+    if is_member:
+        link = f"{settings.public_base_url}/v1/auth/magic-links/{token}"
+        subject = "Your sign-in link"
+        body = (f"Hello,\n\nUse this link to sign in. It works once and expires in {minutes} minutes:\n\n{link}\n\n"
+                "If you did not ask to sign in, ignore this message.\n")
+    else:
+        subject = "Your sign-in link"
+        body = ("Hello,\n\nSomeone (hopefully you) asked to sign in with this address, but we found no membership "
+                "for it. If you joined with another address, ask for a link for that one. To become a member:\n\n"
+                f"{add_query(settings.join_url, {'source': 'sign-in'})}\n\n"
+                "If you did not ask to sign in, ignore this message.\n")
+    session.flush()
+    try:
+        mail.send(session, smtp_url=settings.smtp_url, sender=settings.mail_from, to=email, subject=subject,
+                  body=body, now=now, timeout=settings.smtp_timeout)
+    except mail.MailError as exc:
+        raise Unavailable("The sign-in mail could not be sent; try again in a few minutes.") from exc
+
+
+@dataclass(frozen=True)
+class SignIn:
+    redirect_url: str
+    member_token: str | None = None
+    error: str | None = None
+
+
+def use_magic_link(session: Session, settings: Settings, token: str, now: datetime) -> SignIn:
+    """Use a link once (atomic: the UPDATE only matches an unused, unexpired link) and sign the member in."""
+    gone = LinkGone("This sign-in link is not valid. Ask for a new one.")
+    if not token or len(token) > MAX_MAGIC_TOKEN:
+        raise gone
+    digest = _hash(token)
+    used = session.execute(
+        update(MagicLink).where(MagicLink.token_hash == digest, MagicLink.used_at.is_(None),
+                                MagicLink.expires_at > now).values(used_at=now)
+    ).rowcount
+    link = session.scalar(select(MagicLink).where(MagicLink.token_hash == digest))
+    if link is None:
+        raise gone
+    if not rules.allowed_redirect(link.return_url, settings.allowed_origins):  # the allowlist changed since
+        raise gone
+    if used != 1:
+        error = "link_used" if link.used_at is not None else "link_expired"
+        return SignIn(with_fragment(link.return_url, {"sign_in_error": error}), error=error)
+    member = session.scalar(select(Member).where(Member.email == link.email))
+    if member is None:
+        return SignIn(with_fragment(link.return_url, {"sign_in_error": "not_a_member"}), error="not_a_member")
+    token_out = member_token(settings, member, now)
+    return SignIn(with_fragment(link.return_url, {"member_token": token_out}), member_token=token_out)
+
+
+def with_fragment(url: str, values: dict[str, str]) -> str:
+    """The URL with its fragment replaced: fragments never reach servers, logs or Referer headers."""
+    return urlunsplit(urlsplit(url)._replace(fragment=urlencode(values)))
+
+
+# --- checkout claim and billing portal ----------------------------------------------------------
+
+
+def _stripe_call(fn: Callable[[], Any], what: str) -> Any:
+    try:
+        return fn()
+    except stripe.InvalidRequestError as exc:
+        if exc.http_status == 404:
+            raise NotFound(f"Stripe does not know this {what}.") from exc
+        raise UpstreamError(f"Stripe refused the {what} request.") from exc
+    except stripe.StripeError as exc:
+        raise UpstreamError(f"Stripe could not be reached for the {what}; try again.") from exc
+
+
+def _field(obj: Any, name: str) -> Any:
+    if obj is None:
+        return None
+    try:
+        return obj[name]
+    except (KeyError, TypeError):
+        return getattr(obj, name, None)
+
+
+def claim_checkout(session: Session, settings: Settings, client: stripe.StripeClient, session_id: str,
+                   now: datetime) -> Member:
+    """The member who completed and paid a Checkout Session (verified with Stripe), created if needed."""
+    if not CHECKOUT_SESSION_RE.match(session_id or ""):
+        raise NotFound("No such Checkout Session.")
+    cs = _stripe_call(lambda: client.v1.checkout.sessions.retrieve(session_id), "Checkout Session")
+    status, paid = _field(cs, "status"), _field(cs, "payment_status")
+    if status != "complete" or paid not in ("paid", "no_payment_required"):
+        raise Conflict("This checkout is not complete and paid yet.", checkout_status=status, payment_status=paid)
+    created = _field(cs, "created")
+    if isinstance(created, int) and now.timestamp() - created > settings.checkout_claim_max_age.total_seconds():
+        raise Conflict("This checkout is too old to sign in with; ask for a sign-in link instead.")
+    customer = _field(cs, "customer")
+    customer_id = customer if isinstance(customer, str) else _field(customer, "id")
+    email = _field(_field(cs, "customer_details"), "email") or _field(cs, "customer_email")
+    member = find_member_for_customer(session, customer_id, email)
+    if member is None:
+        if not email:
+            raise Conflict("The checkout has no customer email to sign in with.")
+        metadata = _field(cs, "metadata") or {}
+        member = Member(email=normalize_email(email), stripe_customer_id=customer_id,
+                        status="active",  # payments' webhooks bring it in line with Stripe's facts
+                        plan=str(_field(metadata, "plan") or "")[:64], locale=str(_field(metadata, "locale") or "")[:35],
+                        source=str(_field(metadata, "source") or "")[:200], created_at=now, updated_at=now)
+        session.add(member)
+        session.flush()
+    return member
+
+
+def find_member_for_customer(session: Session, customer_id: str | None, email: str | None) -> Member | None:
+    """Payments' customer -> member mapping first, then the member's own customer id, then the email."""
+    if customer_id:
+        try:
+            from service.payments.models import StripeCustomer
+        except ImportError:  # payments not installed
+            StripeCustomer = None  # noqa: N806
+        if StripeCustomer is not None:
+            member_id = session.scalar(select(StripeCustomer.member_id).where(StripeCustomer.customer_id == customer_id))
+            if member_id is not None:
+                return session.get(Member, member_id)
+        member = session.scalar(select(Member).where(Member.stripe_customer_id == customer_id))
+        if member is not None:
+            return member
+    if email:
+        return session.scalar(select(Member).where(Member.email == normalize_email(email)))
+    return None
+
+
+def billing_portal_url(settings: Settings, client: stripe.StripeClient, member: Member, return_url: str | None
+                       ) -> str:
+    if return_url is not None:
+        check_return_url(settings, return_url)
+    else:
+        return_url = (settings.allowed_origins[0] + "/") if settings.allowed_origins else settings.public_base_url
+    if not member.stripe_customer_id:
+        raise Conflict("This membership has no Stripe customer to manage.")
+    portal = _stripe_call(lambda: client.v1.billing_portal.sessions.create(
+        params={"customer": member.stripe_customer_id, "return_url": return_url}), "billing portal session")
+    return str(_field(portal, "url"))

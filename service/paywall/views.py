@@ -1,0 +1,160 @@
+"""HTTP views of the paywall: thin wrappers around paywall.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, redirect, request
+from flask_limiter.util import get_remote_address
+from flask_smorest import Blueprint
+
+from service.extensions import db, limiter
+from service.members.models import Member, normalize_email
+from service.paywall import services
+from service.paywall.schemas import (
+    AcceptedSchema,
+    AccessRequestSchema,
+    AccessResponseSchema,
+    ClaimResponseSchema,
+    JWKSSchema,
+    MagicLinkRequestSchema,
+    MemberMeSchema,
+    PortalRequestSchema,
+    PortalResponseSchema,
+)
+
+blp = Blueprint("paywall", __name__, url_prefix="/v1",
+                description="Access decisions and metering, reader sign-in, member tokens")
+jwks_blp = Blueprint("jwks", __name__, url_prefix="/.well-known", description="Public keys of entitlement tokens")
+BEARER = [{"memberToken": []}]
+
+
+def _ctx() -> services.Context:
+    return current_app.extensions["paywall"]
+
+
+def _now():  # noqa: ANN202
+    return current_app.extensions["clock"].now()
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _me(member: Member) -> dict[str, Any]:
+    standing = services.standing_of(member, _ctx().settings, _now())
+    return {**services.member_summary(member, with_email=True), "access": standing.kind,
+            "access_until": standing.until}
+
+
+@blp.route("/access", methods=["POST"])
+@blp.arguments(AccessRequestSchema)
+@blp.response(200, AccessResponseSchema, headers={
+    "Cache-Control": {"description": "no-store (per reader)", "schema": {"type": "string"}}})
+def access(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Decide whether a reader sees an article, and what the wall says.
+
+    Metering counts distinct members-only articles per reader in a rolling period. A database error
+    is not swallowed here (the fail mode is decided app-wide).
+    """
+    payload = services.decide_access(db.session, _ctx(), article=body["article"], member_token=body["member_token"],
+                                     reader_id=body["reader_id"], locale=body["locale"], now=_now())
+    db.session.commit()
+    return payload, 200, {"Cache-Control": "no-store"}
+
+
+def _email_key() -> str:
+    data = request.get_json(silent=True)
+    email = data.get("email") if isinstance(data, dict) else None
+    return "magic-link-email:" + (normalize_email(email)[:320] if isinstance(email, str) else "-")
+
+
+@blp.route("/auth/magic-links", methods=["POST"])
+@limiter.limit(lambda: current_app.config["MAGIC_LINK_RATE_PER_IP"], key_func=get_remote_address,
+               scope="magic-link-ip")
+@limiter.limit(lambda: current_app.config["MAGIC_LINK_RATE_PER_EMAIL"], key_func=_email_key,
+               scope="magic-link-email")
+@blp.arguments(MagicLinkRequestSchema)
+@blp.response(202, AcceptedSchema)
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+@blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+def request_magic_link(body: dict[str, Any]) -> dict[str, str]:
+    """Mail a one-time sign-in link (15 minutes). The answer is the same for members and others."""
+    services.request_magic_link(db.session, _ctx().settings, email=body["email"], return_url=body["return_url"],
+                                now=_now())
+    db.session.commit()
+    return {"status": "accepted",
+            "detail": "If this address belongs to a member, a sign-in link is on its way. Check your inbox."}
+
+
+@blp.route("/auth/magic-links/<token>", methods=["GET"])
+@blp.alt_response(302, description="To return_url with `#member_token=…`, or `#sign_in_error=link_used|"
+                  "link_expired|not_a_member`")
+@blp.alt_response(410, response="GONE")
+def use_magic_link(token: str) -> Response:
+    """Sign in with a link (once) and go back to the site with the member token in the URL fragment."""
+    result = services.use_magic_link(db.session, _ctx().settings, token, _now())
+    db.session.commit()
+    response = redirect(result.redirect_url, code=302)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@blp.route("/checkout/sessions/<session_id>/claim", methods=["POST"])
+@blp.response(200, ClaimResponseSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(409, response="CONFLICT")
+@blp.alt_response(502, response="BAD_GATEWAY")
+def claim_checkout(session_id: str) -> dict[str, Any]:
+    """Exchange a completed, paid Checkout Session (checked with Stripe) for a member token."""
+    settings = _ctx().settings
+    member = services.claim_checkout(db.session, settings, current_app.extensions["stripe"], session_id, _now())
+    db.session.commit()
+    return {"member_token": services.member_token(settings, member, _now()), "member": _me(member)}
+
+
+@blp.route("/members/me", methods=["GET"])
+@blp.response(200, MemberMeSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.doc(security=BEARER)
+def members_me() -> dict[str, Any]:
+    """The signed-in member's status, plan and renewal date."""
+    member = services.require_member(db.session, _ctx().settings, _bearer(), _now())
+    return _me(member)
+
+
+@blp.route("/members/me/sign-out-everywhere", methods=["POST"])
+@blp.response(204)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.doc(security=BEARER)
+def sign_out_everywhere() -> None:
+    """Revoke every member token issued so far (including this one)."""
+    member = services.require_member(db.session, _ctx().settings, _bearer(), _now())
+    services.sign_out_everywhere(member, _now())
+    db.session.commit()
+
+
+@blp.route("/billing-portal/sessions", methods=["POST"])
+@blp.arguments(PortalRequestSchema)
+@blp.response(201, PortalResponseSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(409, response="CONFLICT")
+@blp.alt_response(502, response="BAD_GATEWAY")
+@blp.doc(security=BEARER)
+def billing_portal(body: dict[str, Any]) -> dict[str, str]:
+    """A Stripe customer-portal URL where the member manages payment method, plan and cancellation."""
+    settings = _ctx().settings
+    member = services.require_member(db.session, settings, _bearer(), _now())
+    return {"url": services.billing_portal_url(settings, current_app.extensions["stripe"], member,
+                                               body["return_url"])}
+
+
+@jwks_blp.route("/jwks.json", methods=["GET"])
+@jwks_blp.response(200, JWKSSchema, headers={
+    "Cache-Control": {"description": "public, max-age=300", "schema": {"type": "string"}}})
+def jwks() -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Public Ed25519 keys (JWK Set) that verify entitlement tokens; all configured keys, first one signs."""
+    return _ctx().keys.jwks(), 200, {"Cache-Control": "public, max-age=300"}
