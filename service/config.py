@@ -26,6 +26,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "STRIPE_WEBHOOK_SECRET": (DEV_WEBHOOK_SECRET, str),
     "STRIPE_API_BASE": ("", str),
     "STRIPE_PRICES": ("", str),
+    "STRIPE_WEBHOOK_TOLERANCE": (300, int),  # seconds a webhook signature stays valid
     "PUBLIC_BASE_URL": ("http://127.0.0.1:5000", str),
     "SITE_ALLOWED_ORIGINS": ("http://127.0.0.1:5000,http://localhost:5000", str),
     "WIDGET_ALLOWED_ORIGINS": ("*", str),

@@ -17,8 +17,8 @@ class Member(Base):
     `ended_at` is set while the membership has ended (canceled and the paid period over, or unpaid) and
     cleared if the person joins again. `first_payment_reversed_at` is set when that first payment was
     fully refunded or lost in a dispute. `token_version` is bumped when membership is lost (cancel,
-    refund) or on sign-out everywhere, so older member tokens stop granting access. `plan`, `locale` and `source` are attribution from checkout
-    ('' when unknown) and key the campaign roll-ups.
+    refund) or on sign-out everywhere, so older member tokens stop granting access. `plan`, `locale`
+    and `source` are attribution from checkout ('' when unknown) and key the campaign roll-ups.
     """
 
     __tablename__ = "members"
@@ -60,6 +60,18 @@ class Subscription(Base):
     ended_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Added by payments (0002): the Stripe customer, the status of the newest snapshot applied and its
+    # version (Stripe `created` time and event id), the newest renewal failure, and checkout attribution.
+    customer_id: Mapped[str] = mapped_column(String(255), default="", index=True)
+    stripe_status: Mapped[str] = mapped_column(String(32), default="")
+    last_event_at: Mapped[datetime | None]
+    last_event_id: Mapped[str] = mapped_column(String(255), default="")
+    payment_failed_at: Mapped[datetime | None]
+    stripe_created_at: Mapped[datetime | None]
+    campaign: Mapped[str] = mapped_column(String(64), default="")
+    locale: Mapped[str] = mapped_column(String(35), default="")
+    source: Mapped[str] = mapped_column(String(200), default="")
+    reader_id: Mapped[str] = mapped_column(String(255), default="")
 
     member: Mapped[Member] = relationship(back_populates="subscriptions")
 

@@ -1,0 +1,291 @@
+"""Applying Stripe facts to customers, subscriptions and members, in any order.
+
+Each handler stores what the event says about one Stripe object (newest-wins by Stripe time for
+snapshots; min/max/or for facts that only accumulate), then every member it touched is re-derived
+from all stored facts (service.members.rules.derive). So the result depends only on the set of events
+applied, never on their order or on duplicates. Nothing here calls Stripe.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, func, select, update
+from sqlalchemy.orm import Session
+
+from service.db import Base
+from service.members import rules
+from service.members.models import Member, Subscription, normalize_email
+from service.payments import events
+from service.payments.models import MembershipInvoice, MemberStatusChange, StripeCustomer, StripePayment
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDER_DOMAIN = "@stripe-customer.invalid"
+
+
+def placeholder_email(customer_id: str) -> str:
+    """Members are unique by email; until a customer's email is known its member holds this reserved
+    (RFC 2606 `.invalid`) address, replaced as soon as an event tells the real one."""
+    return f"{customer_id}{PLACEHOLDER_DOMAIN}"
+
+
+def is_placeholder(email: str) -> bool:
+    return email.endswith(PLACEHOLDER_DOMAIN)
+
+
+@dataclass
+class Context:
+    """One application: the session, the Stripe time and id of what is applied, and touched members."""
+
+    session: Session
+    now: datetime
+    at: datetime  # Stripe time of the event (or of the reconciliation observation)
+    event_id: str  # event id, or reconcile:<run>
+    prices: dict[str, str]  # price id -> plan name
+    touched: set[int] = field(default_factory=set)
+    vacated: dict[int, int] = field(default_factory=dict)  # member left by a customer -> where it went
+
+    def plan_for(self, price_ids: list[str]) -> tuple[str, str] | None:
+        for price in price_ids:
+            if price in self.prices:
+                return self.prices[price], price
+        return None
+
+
+# --- customers and members -------------------------------------------------------------------------------
+
+def get_customer(ctx: Context, customer_id: str) -> StripeCustomer:
+    s = ctx.session
+    cust = s.scalar(select(StripeCustomer).where(StripeCustomer.customer_id == customer_id))
+    if cust is None:
+        cust = StripeCustomer(customer_id=customer_id, email="", email_at=None, member_id=None,
+                              created_at=ctx.now, updated_at=ctx.now)
+        s.add(cust)
+        s.flush()
+    return cust
+
+
+def learn_email(ctx: Context, cust: StripeCustomer, email: str | None) -> None:
+    """Newest (by Stripe time, then by value for determinism) email of a customer wins."""
+    email = normalize_email(email or "")
+    if not email or len(email) > 320 or "@" not in email:
+        return
+    if cust.email_at is None or (ctx.at, email) > (cust.email_at, cust.email):
+        if cust.email != email or cust.email_at != ctx.at:
+            cust.email, cust.email_at, cust.updated_at = email, ctx.at, ctx.now
+
+
+def _new_member(ctx: Context, email: str) -> Member:
+    m = Member(email=email, status="pending", plan="", locale="", source="", token_version=1,
+               created_at=ctx.now, updated_at=ctx.now)
+    ctx.session.add(m)
+    ctx.session.flush()
+    return m
+
+
+def place(ctx: Context, cust: StripeCustomer, need_member: bool) -> Member | None:
+    """The member a customer belongs to: the one with the customer's email (one member per person,
+    whatever the number of customers); a placeholder member while the email is unknown. Moves the
+    customer (and its subscriptions) when its email now names another member."""
+    s = ctx.session
+    current = s.get(Member, cust.member_id) if cust.member_id else None
+    if current is None and not need_member:
+        return None
+    if cust.email:
+        target = s.scalar(select(Member).where(Member.email == cust.email))
+        if target is None:
+            if current is not None and (is_placeholder(current.email) or not _shared(s, current, cust)):
+                current.email, current.updated_at = cust.email, ctx.now  # rename: the person's address
+                target = current
+            else:
+                target = _new_member(ctx, cust.email)
+    else:
+        target = current or _new_member(ctx, placeholder_email(cust.customer_id))
+    if current is not None and current.id != target.id:
+        ctx.touched.add(current.id)
+        ctx.vacated[current.id] = target.id
+    if cust.member_id != target.id:
+        cust.member_id, cust.updated_at = target.id, ctx.now
+    s.execute(update(Subscription)
+              .where(Subscription.customer_id == cust.customer_id, Subscription.member_id != target.id)
+              .values(member_id=target.id, updated_at=ctx.now)
+              .execution_options(synchronize_session="fetch"))
+    ctx.touched.add(target.id)
+    return target
+
+
+def _shared(s: Session, member: Member, cust: StripeCustomer) -> bool:
+    """Whether another customer of this member still has the member's email."""
+    return s.scalar(select(func.count(StripeCustomer.id)).where(
+        StripeCustomer.member_id == member.id, StripeCustomer.customer_id != cust.customer_id,
+        StripeCustomer.email == member.email)) > 0
+
+
+def touch_customer(ctx: Context, customer_id: str) -> None:
+    if not customer_id:
+        return
+    member_id = ctx.session.scalar(select(StripeCustomer.member_id).where(StripeCustomer.customer_id == customer_id))
+    if member_id:
+        ctx.touched.add(member_id)
+
+
+# --- subscriptions -------------------------------------------------------------------------------------
+
+def get_subscription(ctx: Context, stripe_id: str, cust: StripeCustomer, member: Member) -> Subscription:
+    s = ctx.session
+    sub = s.scalar(select(Subscription).where(Subscription.stripe_id == stripe_id))
+    if sub is None:
+        sub = Subscription(stripe_id=stripe_id, member_id=member.id, customer_id=cust.customer_id,
+                           status="incomplete", stripe_status="", price_id="", plan="",
+                           cancel_at_period_end=False, last_event_id="", campaign="", locale="", source="",
+                           reader_id="", created_at=ctx.now, updated_at=ctx.now)
+        s.add(sub)
+        s.flush()
+    else:
+        if sub.customer_id != cust.customer_id:
+            sub.customer_id = cust.customer_id
+        if sub.member_id != member.id:
+            ctx.touched.add(sub.member_id)
+            sub.member_id = member.id
+    return sub
+
+
+SNAPSHOT_FIELDS = ("stripe_status", "price_id", "plan", "current_period_end", "cancel_at_period_end",
+                   "canceled_at", "ended_at")
+
+
+def observe_subscription(ctx: Context, sub: Subscription, snap: events.SubscriptionSnapshot, plan: str
+                         ) -> dict[str, tuple[Any, Any]]:
+    """Store a snapshot if it is newer than the one stored; returns the fields it changed."""
+    changes: dict[str, tuple[Any, Any]] = {}
+    if rules.is_newer(ctx.at, snap.status, ctx.event_id, sub.last_event_at, sub.stripe_status, sub.last_event_id):
+        new = {"stripe_status": snap.status, "price_id": snap.price_id, "plan": plan,
+               "current_period_end": snap.current_period_end, "cancel_at_period_end": snap.cancel_at_period_end,
+               "canceled_at": snap.canceled_at, "ended_at": snap.ended_at}
+        for name, value in new.items():
+            if getattr(sub, name) != value:
+                changes[name] = (getattr(sub, name), value)
+                setattr(sub, name, value)
+        sub.last_event_at, sub.last_event_id = ctx.at, ctx.event_id
+    refresh_status(ctx, sub, changes)
+    return changes
+
+
+def refresh_status(ctx: Context, sub: Subscription, changes: dict[str, tuple[Any, Any]] | None = None) -> None:
+    status = rules.effective_status(sub.stripe_status, sub.last_event_at, sub.payment_failed_at)
+    if sub.status != status:
+        if changes is not None:
+            changes["status"] = (sub.status, status)
+        sub.status = status
+    sub.updated_at = ctx.now
+    ctx.touched.add(sub.member_id)
+
+
+def fill_attribution(sub: Subscription, metadata: Any, plan_hint: str = "") -> None:
+    """Attribution is set when first known (checkout session and subscription carry the same values)."""
+    attr = events.attribution(metadata)
+    for name, value in (("campaign", attr["campaign"][:64]), ("locale", attr["locale"][:35]),
+                        ("source", attr["source"][:200]), ("reader_id", attr["reader_id"][:255])):
+        if value and not getattr(sub, name):
+            setattr(sub, name, value)
+    if plan_hint and not sub.plan:
+        sub.plan = plan_hint
+
+
+# --- members ---------------------------------------------------------------------------------------------
+
+def member_state(s: Session, member_id: int) -> rules.MemberState:
+    subs = s.scalars(select(Subscription).where(Subscription.member_id == member_id)).all()
+    customers = list(s.scalars(select(StripeCustomer.customer_id).where(StripeCustomer.member_id == member_id)))
+    invoices = s.scalars(select(MembershipInvoice).where(MembershipInvoice.customer_id.in_(customers))).all() \
+        if customers else []
+    reversals: dict[str, datetime] = {}
+    if invoices:
+        rows = s.execute(select(StripePayment.invoice_id, func.min(StripePayment.reversed_at))
+                         .where(StripePayment.invoice_id.in_([i.invoice_id for i in invoices]),
+                                StripePayment.reversed_at.is_not(None))
+                         .group_by(StripePayment.invoice_id)).all()
+        reversals = {inv: _aware(at) for inv, at in rows if at is not None}
+    return rules.derive(
+        [rules.SubscriptionFacts(stripe_id=x.stripe_id, status=x.status, plan=x.plan, created=x.stripe_created_at,
+                                 ended_at=x.ended_at, canceled_at=x.canceled_at, last_event_at=x.last_event_at,
+                                 locale=x.locale, source=x.source) for x in subs],
+        [rules.InvoiceFacts(i.invoice_id, i.paid_at, reversals.get(i.invoice_id)) for i in invoices],
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    from service.db import UTCDateTime
+
+    return UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]
+
+
+def recompute(ctx: Context, member: Member) -> dict[str, tuple[Any, Any]]:
+    """Bring a member in line with the facts; history row on a status change; token_version bumped when
+    membership is lost. Attribute assignment only, so the campaign counters follow (flush hook)."""
+    state = member_state(ctx.session, member.id)
+    had = member.status in rules.LIVE_STATUSES and member.first_payment_reversed_at is None
+    changes: dict[str, tuple[Any, Any]] = {}
+    for name, value in (("status", state.status), ("first_paid_at", state.first_paid_at),
+                        ("first_payment_reversed_at", state.first_payment_reversed_at),
+                        ("ended_at", state.ended_at), ("plan", state.plan[:64]), ("locale", state.locale[:35]),
+                        ("source", state.source[:200])):
+        if getattr(member, name) != value:
+            changes[name] = (getattr(member, name), value)
+            setattr(member, name, value)
+    if "status" in changes:
+        ctx.session.add(MemberStatusChange(member_id=member.id, from_status=changes["status"][0],
+                                           to_status=state.status, at=ctx.at, stripe_event_id=ctx.event_id[:255],
+                                           recorded_at=ctx.now))
+    if had and not state.has_membership:
+        member.token_version = (member.token_version or 1) + 1
+    if changes:
+        member.updated_at = ctx.now
+    return changes
+
+
+def finish(ctx: Context) -> dict[int, dict[str, tuple[Any, Any]]]:
+    """Drop members emptied by a merge; re-derive every touched member (in id order: a consistent lock
+    order). Returns the changes per member id."""
+    s = ctx.session
+    s.flush()
+    for member_id, successor in sorted(ctx.vacated.items()):
+        member = s.get(Member, member_id)
+        if member is not None and _unreferenced(s, member_id):
+            # A member merged into another (same person): its history goes along, then it is removed.
+            s.execute(update(MemberStatusChange).where(MemberStatusChange.member_id == member_id)
+                      .values(member_id=successor))
+            s.delete(member)
+            ctx.touched.discard(member_id)
+    s.flush()
+    out = {}
+    for member_id in sorted(ctx.touched):
+        member = s.get(Member, member_id)
+        if member is None:
+            continue
+        changes = recompute(ctx, member)
+        if changes:
+            out[member_id] = changes
+    s.flush()
+    return out
+
+
+def _unreferenced(s: Session, member_id: int) -> bool:
+    """No row of any table (other features' included) refers to the member: safe to delete."""
+    for table in Base.metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            if fk.column.table.name != "members" or fk.column.name != "id":
+                continue
+            if table.name == "member_status_changes":
+                continue
+            if _exists(s, table, fk.parent.name, member_id):
+                return False
+    return True
+
+
+def _exists(s: Session, table: Table, column: str, value: int) -> bool:
+    return s.execute(select(table.c[column]).where(table.c[column] == value).limit(1)).first() is not None
