@@ -40,7 +40,15 @@ class ProgressCache:
             self.hits += 1
             return entry
         lock = self._locks.setdefault(key, threading.Lock())
-        with lock:  # one thread per key recomputes; the others wait for its result
+        # One thread per key recomputes. The others wait for its result when there is nothing to
+        # serve yet, and otherwise serve the previous entry: a database that hangs must not hold
+        # every thread of the worker.
+        if entry is not None and not lock.acquire(blocking=False):
+            self.hits += 1
+            return entry
+        if entry is None:
+            lock.acquire()
+        try:
             entry = self.entries.get(key)
             if entry is not None and entry.expires > time.monotonic():
                 self.hits += 1
@@ -51,7 +59,10 @@ class ProgressCache:
             except self.stale_on:
                 if entry is None:
                     raise
-                return Entry(entry.body, entry.etag, entry.expires, stale=True)
+                # Keep serving it, marked stale; the database is tried again once the ttl has passed.
+                stale = Entry(entry.body, entry.etag, time.monotonic() + self.ttl, stale=True)
+                self.entries[key] = stale
+                return stale
             fresh = Entry(body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"',
                           time.monotonic() + self.ttl)
             if len(self.entries) >= self.max_entries:
@@ -59,6 +70,8 @@ class ProgressCache:
                 self._locks.clear()
             self.entries[key] = fresh
             return fresh
+        finally:
+            lock.release()
 
     def clear(self) -> None:
         self.entries.clear()

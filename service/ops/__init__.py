@@ -64,7 +64,16 @@ def init_app(app: Flask) -> None:
         endpoint = request.endpoint
         metrics.record_request(rule.rule if rule is not None else None, request.method, response.status_code, seconds)
         rid = g.get("request_id") or uuid.uuid4().hex
-        response.headers["X-Request-ID"] = rid
+        headers = response.headers
+        headers["X-Request-ID"] = rid
+        if "Retry-After" in headers:
+            # Flask-Limiter puts its window's Retry-After on every response of a limited route;
+            # it only means something on a 429, and a 503 keeps the value its handler chose.
+            own = g.get("retry_after")
+            if own is not None:
+                headers["Retry-After"] = own
+            elif response.status_code != 429:
+                del headers["Retry-After"]
         security.apply(response, request.path, endpoint, static_headers, embed_csp, production)
         if endpoint == progress_endpoint:
             cache_sync.sync(app.extensions.get("progress_cache"))
@@ -76,4 +85,5 @@ def init_app(app: Flask) -> None:
 
     # First before any other hook (the rate limiter's too), so that every response has a request id.
     app.before_request_funcs.setdefault(None, []).insert(0, start_request)
-    app.after_request(finish_request)
+    # Last after every other hook (Flask runs them in reverse order), to see the final response.
+    app.after_request_funcs.setdefault(None, []).insert(0, finish_request)

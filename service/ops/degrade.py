@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy.exc as sa_exc
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 
 from service.errors import handle_unexpected, problem
 
@@ -66,7 +66,7 @@ def handle_database_error(exc: Exception) -> Response:
         response = fallback(exc)
         if response is not None:
             return response
-    retry = str(current_app.config.get("DB_RETRY_AFTER", 5))
+    retry = g.retry_after = str(current_app.config.get("DB_RETRY_AFTER", 5))
     return problem(503, "Service unavailable", "The database is not answering; retry shortly.",
                    "database-unavailable", headers={"Retry-After": retry})
 

@@ -58,5 +58,6 @@ _progress_rule = limiter.limit(progress_limit, exempt_when=progress_unlimited)
 def apply(app: Flask) -> None:
     """Attaches the endpoint limits defined here to views registered by the feature packages."""
     view = app.view_functions.get(PROGRESS_ENDPOINT)
-    if view is not None:
-        _progress_rule(view)  # registers the limit under the view's name; the returned wrapper is not needed
+    if view is not None and not getattr(view, "__wrapper-limiter-instance", None):
+        # Flask-Limiter checks a decorated limit inside the wrapper it returns: install the wrapper.
+        app.view_functions[PROGRESS_ENDPOINT] = _progress_rule(view)
