@@ -38,10 +38,6 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "LOG_LEVEL": ("INFO", str),
     "RATELIMIT_ENABLED": (True, lambda v: v.strip().lower() not in ("0", "false", "no", "off")),
     "RATELIMIT_STORAGE_URI": ("memory://", str),
-    "STAFF_LOGIN_MAX_FAILURES": (5, int),
-    "STAFF_LOCKOUT_MINUTES": (15, int),
-    "STAFF_LOGIN_RATE_LIMIT": ("20 per minute", str),
-    "STAFF_SESSION_HOURS": (12.0, float),
     # Paywall (service/paywall): access rules, meter, tokens, sign-in mail.
     "GRACE_DAYS": (7, int),
     "METER_LIMIT": (3, int),

@@ -1,5 +1,26 @@
 """Staff: accounts, the campaign dashboard, SVG charts, copy editor, exports, staff API."""
 
+from datetime import timedelta
+
 
 def init_app(app) -> None:  # noqa: ANN001
-    """Registers this package's blueprints, CLI commands and hooks."""
+    """Registers the staff pages, the exports and stats API, the `staff` CLI and the session cookie."""
+    from service.extensions import api
+    from service.staff import api as staff_api
+    from service.staff import cli, views
+
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=float(app.config["STAFF_SESSION_HOURS"]))
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if app.config.get("SERVICE_ENV") == "production":
+        app.config["SESSION_COOKIE_SECURE"] = True
+    app.register_blueprint(views.bp)
+    api.spec.components.security_scheme(
+        "staffToken", {"type": "http", "scheme": "bearer",
+                       "description": "A staff API token (mst_…) created by an admin at /staff/tokens"})
+    api.spec.components.security_scheme(
+        "staffSession", {"type": "apiKey", "in": "cookie", "name": app.config.get("SESSION_COOKIE_NAME", "session"),
+                         "description": "The session cookie of a staff member signed in at /staff/login"})
+    api.register_blueprint(staff_api.exports)
+    api.register_blueprint(staff_api.stats_api)
+    cli.init_app(app)

@@ -1,0 +1,107 @@
+"""Who is asking: the staff session (HTML pages) or a staff API token (Bearer), roles and CSRF.
+
+CSRF is checked only on the staff pages' forms (Flask-WTF's token functions, not an app-wide
+CSRFProtect), so the JSON API, webhooks and public endpoints are untouched.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, g, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from wtforms.validators import ValidationError
+
+from service.errors import Forbidden, problem
+from service.extensions import db
+from service.staff import services
+from service.staff.models import StaffUser
+
+SESSION_KEY = "staff_id"
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def now():  # noqa: ANN201
+    return current_app.extensions["clock"].now()
+
+
+def sign_in(user: StaffUser) -> None:
+    """A fresh session (no fixation): the old one, with its CSRF secret, is dropped."""
+    session.clear()
+    g.pop("csrf_token", None)
+    session[SESSION_KEY] = user.id
+    session.permanent = True
+
+
+def sign_out() -> None:
+    session.clear()
+
+
+def load_staff() -> StaffUser | None:
+    """The signed-in staff member, looked up once per request (kept on the request, not on `g`: an
+    app context, and so `g`, can outlive a request, e.g. in tests)."""
+    if not getattr(request, "_staff_loaded", False):
+        request._staff_loaded = True  # type: ignore[attr-defined]
+        g.staff = services.get_staff(db.session, session.get(SESSION_KEY))
+    return g.staff
+
+
+def new_request() -> None:
+    """Forget per-request values that Flask-WTF caches on `g` (the CSRF token of the session)."""
+    g.pop("csrf_token", None)
+    g.pop("staff", None)
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def load_token() -> Any:
+    token = bearer_token()
+    if token is None:
+        return None
+    return services.token_user(db.session, token, now())
+
+
+def login_redirect():  # noqa: ANN201
+    target = request.full_path.rstrip("?") if request.method == "GET" else request.path
+    return redirect(url_for("staff.login", next=target))
+
+
+def check_csrf() -> None:
+    token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken")
+    try:
+        validate_csrf(token)
+    except ValidationError as exc:
+        raise CSRFError(str(exc.args[0]) if exc.args else "The CSRF token is invalid.") from exc
+
+
+def csrf_token() -> str:
+    return generate_csrf()
+
+
+def require_role(role: str) -> Callable:
+    """Viewers read only: changes need `editor` (copy, adjustments) or `admin` (payments, tokens)."""
+
+    def decorator(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            staff = load_staff()
+            if staff is None:
+                return login_redirect()
+            if not staff.can(role):
+                raise Forbidden(f"This needs the {role} role; you are signed in as {staff.role}.")
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def unauthorized_problem():  # noqa: ANN201
+    return problem(401, "Unauthorized", "Send a staff API token (Authorization: Bearer mst_…) or sign in.",
+                   "unauthorized", headers={"WWW-Authenticate": 'Bearer realm="staff"'})

@@ -1,0 +1,275 @@
+"""Server-side SVG charts (pure: no Flask, no database, no JavaScript).
+
+Each chart is a complete inline <svg> with a <title> and <desc>, labelled axes, tick labels and a
+legend, drawn with presentation attributes so that it reads the same without the stylesheet.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from markupsafe import Markup, escape
+
+WIDTH, HEIGHT = 760, 310
+LEFT, RIGHT, TOP, BOTTOM = 70, 20, 54, 52
+
+COLOURS = {
+    "count": "#1f5fbf",
+    "track": "#6b7280",
+    "projection": "#d97706",
+    "joined": "#15803d",
+    "ended": "#b91c1c",
+    "goal": "#9ca3af",
+    "grid": "#e5e7eb",
+    "axis": "#374151",
+    "today": "#7c3aed",
+}
+
+
+@dataclass
+class Series:
+    name: str
+    points: list[tuple[date, float]]
+    colour: str
+    kind: str = "line"  # line | bars | bars-down
+    dashed: bool = False
+    unit: str = ""
+
+
+@dataclass
+class Chart:
+    title: str
+    desc: str
+    first: date
+    last: date
+    y_label: str
+    x_label: str = "Date"
+    series: list[Series] = field(default_factory=list)
+    y_min: float = 0.0
+    y_max: float = 1.0
+    hlines: list[tuple[float, str, str]] = field(default_factory=list)  # (value, label, colour)
+    marker: date | None = None  # "today"
+    chart_id: str = "chart"
+
+
+def nice_step(span: float, ticks: int = 5) -> float:
+    """A round step (1, 2, 2.5 or 5 times a power of ten) giving about `ticks` intervals."""
+    if span <= 0:
+        return 1.0
+    raw = span / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if raw <= m * power:
+            step = m * power
+            return max(1.0, step) if span >= ticks else step
+    return 10 * power
+
+
+def y_ticks(y_min: float, y_max: float) -> list[float]:
+    step = nice_step(y_max - y_min)
+    start = math.floor(y_min / step) * step
+    out = []
+    v = start
+    while v <= y_max + step * 1e-9:
+        if v >= y_min - step * 1e-9:
+            out.append(round(v, 6))
+        v += step
+    return out
+
+
+def x_ticks(first: date, last: date) -> list[tuple[date, str]]:
+    span = (last - first).days
+    out: list[tuple[date, str]] = []
+    if span > 120:
+        d = date(first.year, first.month, 1)
+        while d <= last:
+            if d >= first:
+                out.append((d, d.strftime("%b") if d.month != 1 or d == first else d.strftime("%b %Y")))
+            d = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+    elif span > 20:
+        d = first + timedelta(days=(7 - first.weekday()) % 7)  # Mondays
+        while d <= last:
+            out.append((d, f"{d.day} {d:%b}"))
+            d += timedelta(days=7)
+    else:
+        step = 1 if span <= 10 else 2
+        d = first
+        while d <= last:
+            out.append((d, f"{d.day} {d:%b}"))
+            d += timedelta(days=step)
+    return out
+
+
+def fmt(value: float) -> str:
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.1f}"
+
+
+class _Scale:
+    def __init__(self, chart: Chart) -> None:
+        self.first = chart.first
+        self.days = max(1, (chart.last - chart.first).days + 1)
+        self.y_min, self.y_max = chart.y_min, chart.y_max if chart.y_max > chart.y_min else chart.y_min + 1
+        self.plot_w = WIDTH - LEFT - RIGHT
+        self.plot_h = HEIGHT - TOP - BOTTOM
+
+    def x(self, d: date, centre: bool = True) -> float:
+        """Days are slots: a point sits in the middle of its day's slot."""
+        return LEFT + ((d - self.first).days + (0.5 if centre else 0.0)) * self.plot_w / self.days
+
+    def x_end(self, d: date) -> float:
+        """The end of day d (for lines that reach a value 'by the end of' a day)."""
+        return LEFT + ((d - self.first).days + 1) * self.plot_w / self.days
+
+    def y(self, v: float) -> float:
+        return TOP + (self.y_max - v) * self.plot_h / (self.y_max - self.y_min)
+
+    @property
+    def slot(self) -> float:
+        return self.plot_w / self.days
+
+
+def render(chart: Chart) -> Markup:
+    s = _Scale(chart)
+    cid = escape(chart.chart_id)
+    parts: list[str] = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" class="chart" role="img" '
+        f'aria-labelledby="{cid}-title {cid}-desc" id="{cid}" font-family="system-ui, sans-serif" font-size="12">',
+        f'<title id="{cid}-title">{escape(chart.title)}</title>',
+        f'<desc id="{cid}-desc">{escape(chart.desc)}</desc>',
+        f'<text x="{LEFT}" y="18" font-size="14" font-weight="600" fill="{COLOURS["axis"]}">'
+        f'{escape(chart.title)}</text>',
+    ]
+    # grid and y ticks
+    parts.append('<g class="y-axis">')
+    for v in y_ticks(s.y_min, s.y_max):
+        y = s.y(v)
+        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
+                     f'stroke="{COLOURS["grid"] if v else COLOURS["axis"]}" stroke-width="1"/>')
+        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{COLOURS["axis"]}">'
+                     f'{escape(fmt(abs(v) if s.y_min < 0 else v))}</text>')
+    parts.append('</g>')
+    # x ticks
+    parts.append('<g class="x-axis">')
+    base = HEIGHT - BOTTOM
+    parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{base}" y2="{base}" stroke="{COLOURS["axis"]}"/>')
+    for d, label in x_ticks(chart.first, chart.last):
+        x = s.x(d, centre=False)
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{base}" y2="{base + 5}" stroke="{COLOURS["axis"]}"/>')
+        parts.append(f'<text x="{x:.1f}" y="{base + 18}" text-anchor="middle" fill="{COLOURS["axis"]}">'
+                     f'{escape(label)}</text>')
+    parts.append('</g>')
+    # axis labels
+    parts.append(f'<text class="axis-label" x="{LEFT + s.plot_w / 2:.0f}" y="{HEIGHT - 8}" text-anchor="middle" '
+                 f'fill="{COLOURS["axis"]}">{escape(chart.x_label)}</text>')
+    parts.append(f'<text class="axis-label" transform="translate(16 {TOP + s.plot_h / 2:.0f}) rotate(-90)" '
+                 f'text-anchor="middle" fill="{COLOURS["axis"]}">{escape(chart.y_label)}</text>')
+    # reference lines
+    for value, label, colour in chart.hlines:
+        y = s.y(value)
+        parts.append(f'<line class="ref" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
+                     f'stroke="{colour}" stroke-dasharray="2 3"/>')
+        parts.append(f'<text x="{WIDTH - RIGHT - 4}" y="{y - 5:.1f}" text-anchor="end" fill="{colour}">'
+                     f'{escape(label)}</text>')
+    if chart.marker is not None and chart.first <= chart.marker <= chart.last:
+        x = s.x(chart.marker)
+        parts.append(f'<line class="today" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{base}" '
+                     f'stroke="{COLOURS["today"]}" stroke-dasharray="4 3"/>')
+        parts.append(f'<text x="{x + 4:.1f}" y="{TOP + 10}" fill="{COLOURS["today"]}">today</text>')
+    # series
+    for series in chart.series:
+        parts.append(_series(series, s))
+    # legend
+    x = LEFT
+    for series in chart.series:
+        dash = ' stroke-dasharray="5 3"' if series.dashed else ""
+        if series.kind == "line":
+            mark = f'<line x1="{x}" x2="{x + 18}" y1="34" y2="34" stroke="{series.colour}" stroke-width="3"{dash}/>'
+        else:
+            mark = f'<rect x="{x + 3}" y="28" width="12" height="12" fill="{series.colour}"/>'
+        parts.append(f'<g class="legend">{mark}<text x="{x + 24}" y="38" fill="{COLOURS["axis"]}">'
+                     f'{escape(series.name)}</text></g>')
+        x += 40 + 6.5 * len(series.name)
+    parts.append('</svg>')
+    return Markup("".join(parts))  # noqa: S704 - every text and attribute above is escaped or a number
+
+
+def _series(series: Series, s: _Scale) -> str:
+    name = escape(series.name)
+    if series.kind in ("bars", "bars-down"):
+        width = max(0.6, s.slot * 0.8)
+        rects = [f'<g class="series bars" fill="{series.colour}"><title>{name}</title>']
+        for d, v in series.points:
+            if not v:
+                continue
+            value = -v if series.kind == "bars-down" else v
+            y0, y1 = s.y(0), s.y(value)
+            top, height = min(y0, y1), abs(y1 - y0)
+            rects.append(f'<rect x="{s.x(d) - width / 2:.2f}" y="{top:.2f}" width="{width:.2f}" '
+                         f'height="{max(height, 0.5):.2f}"><title>{d.isoformat()}: {fmt(v)} '
+                         f'{escape(series.unit or series.name.lower())}</title></rect>')
+        rects.append('</g>')
+        return "".join(rects)
+    if not series.points:
+        return ""
+    coords = []
+    for i, (d, v) in enumerate(series.points):
+        # lines describe a total "by the end of" each day, except the starting point of a line at 0
+        x = s.x(d, centre=False) if (i == 0 and v == 0) else s.x_end(d)
+        coords.append(f"{x:.1f},{s.y(v):.1f}")
+    dash = ' stroke-dasharray="7 5"' if series.dashed else ""
+    last_d, last_v = series.points[-1]
+    return (f'<g class="series line"><path d="M{" L".join(coords)}" fill="none" stroke="{series.colour}" '
+            f'stroke-width="2.5" stroke-linejoin="round"{dash}><title>{name}</title></path>'
+            f'<circle cx="{s.x_end(last_d):.1f}" cy="{s.y(last_v):.1f}" r="3.5" fill="{series.colour}">'
+            f'<title>{name}: {fmt(round(last_v))} on {last_d.isoformat()}</title></circle></g>')
+
+
+def cumulative_chart(cumulative: list[tuple[date, int]], on_track: list[tuple[date, float]],
+                     projection: list[tuple[date, float]], goal: int, first: date, last: date,
+                     today: date | None) -> Markup:
+    top = max([goal, *(v for _, v in cumulative), *(v for _, v in projection)]) * 1.08
+    series = [Series("On track", on_track, COLOURS["track"], dashed=True),
+              Series("Members", cumulative, COLOURS["count"])]
+    if projection:
+        series.append(Series("Projection (7-day pace)", projection, COLOURS["projection"], dashed=True))
+    now_value = cumulative[-1][1] if cumulative else 0
+    desc = (f"Cumulative members from {first.isoformat()} to {last.isoformat()}: {now_value:,} so far, goal "
+            f"{goal:,}. The dashed grey line is the steady pace that reaches the goal on the last day"
+            + ("; the orange line projects the last 7 days' pace." if projection else "."))
+    return render(Chart(title="Members over the campaign", desc=desc, first=first, last=last,
+                        y_label="Members (cumulative)", series=series, y_min=0, y_max=top,
+                        hlines=[(goal, f"Goal {goal:,}", COLOURS["goal"])], marker=today,
+                        chart_id="chart-cumulative"))
+
+
+def daily_chart(days: list, first: date, last: date) -> Markup:
+    """Sign-ups above the axis, cancellations below it."""
+    joined = [(d.day, d.joined) for d in days]
+    ended = [(d.day, d.ended) for d in days]
+    top = max([1, *(v for _, v in joined)])
+    bottom = max([0, *(v for _, v in ended)])
+    total_j, total_e = sum(v for _, v in joined), sum(v for _, v in ended)
+    desc = (f"Daily sign-ups (bars above the axis, {total_j:,} in all) and cancellations (below, {total_e:,}) "
+            f"from {first.isoformat()} to {last.isoformat()}.")
+    return render(Chart(title="Daily sign-ups and cancellations", desc=desc, first=first, last=last,
+                        y_label="Members per day", series=[
+                            Series("Sign-ups", joined, COLOURS["joined"], kind="bars", unit="sign-ups"),
+                            Series("Cancellations", ended, COLOURS["ended"], kind="bars-down",
+                                   unit="cancellations")],
+                        y_min=-bottom * 1.1 if bottom else 0, y_max=top * 1.1, chart_id="chart-daily"))
+
+
+def progress_bar(count: int, goal: int, label: str) -> Markup:
+    """The large progress bar, as SVG so that it needs no inline style (CSP-friendly)."""
+    share = max(0.0, min(1.0, count / goal if goal else 0.0))
+    width = 1000
+    return Markup(  # noqa: S704 - the label is escaped; the rest are numbers
+        f'<svg class="progress-bar" viewBox="0 0 {width} 48" role="img" aria-label="{escape(label)}" '
+        f'preserveAspectRatio="none"><title>{escape(label)}</title>'
+        f'<rect x="0" y="0" width="{width}" height="48" rx="8" fill="#e5e7eb"/>'
+        f'<rect class="progress-fill" x="0" y="0" width="{share * width:.1f}" height="48" rx="8" fill="#1f5fbf"/>'
+        '</svg>')
