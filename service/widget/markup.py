@@ -53,9 +53,11 @@ STYLES: dict[str, str] = {
 
 # Rules that exist only in the stylesheet of widget.js (pseudo-classes and media queries cannot be inline).
 EXTRA_CSS = (
-    # The host reserves its height before the data arrives (no layout shift); the card fills it.
-    ":host{display:block!important;min-height:var(--membership-min-height,190px)}"
-    ".mw{min-height:inherit}"
+    # The host reserves its height before the data arrives (no layout shift); the card fills it, with
+    # any room to spare split above and below the content.
+    ":host{display:block!important;min-height:var(--membership-min-height,200px)}"
+    ".mw{min-height:inherit;display:flex;flex-direction:column;justify-content:center}"
+    ".mw-cta{align-self:flex-start}"
     ".mw-fill{transition:width .8s ease-out}"
     ".mw-cta:hover{text-decoration:underline}"
     f".mw-cta:focus-visible{{outline:3px solid var(--membership-focus,{TEXT});outline-offset:2px}}"

@@ -131,9 +131,16 @@ def embed(slug: str) -> Response:
 
 
 @pages.get("/demo")
-def demo_page() -> str:
+def demo_page() -> Response:
     """A host page that embeds the demo campaign both ways (development only)."""
     if current_app.config["SERVICE_ENV"] == "production":
         abort(404)
-    return render_template("widget/demo.html", slug=request.args.get("campaign", campaign_demo.SLUG),
+    html = render_template("widget/demo.html", slug=request.args.get("campaign", campaign_demo.SLUG),
                            version=current_app.extensions["widget_js"].version)
+    response = Response(html, mimetype="text/html")
+    # The page's own <style> and style attributes; scripts and frames from this service only.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self'; img-src 'self' data:; "
+        "frame-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    )
+    return response

@@ -6,7 +6,7 @@
   var NS = "membershipWidget", ATTR = "data-membership-campaign", TIMEOUT = 4000;
   var CSS = "__MW_CSS__", VT = "__MW_VALUETEXT__";
   if (w.MembershipWidget) { try { w.MembershipWidget.scan(); } catch (e) { /* never throw */ } return; }
-  var me = d.currentScript, base = "", origin = "", warned = false, seen = null;
+  var me = d.currentScript, base = "", origin = "", warned = false, seen = null, sheet = null;
   try {
     var src = (me && me.src) || "";
     base = src.replace(/\/widget(\/[\w.-]+)?\.js([?#].*)?$/, "");
@@ -103,6 +103,8 @@
           if (data) render(hosts[i], data); else hosts[i].style.minHeight = "0";
         } catch (e) { why = why || "could not render (" + e + ")"; }
       }
+      // The next page of this visit reserves the height the bar took here.
+      if (data) cache(key + ":h", Math.ceil(hosts[0].getBoundingClientRect().height));
       if (why) warn("campaign '" + m.slug + "' " + why + (data ? "; showing the last data seen" : "; nothing shown"));
     }
 
@@ -128,15 +130,19 @@
         // Inline and important: host CSS such as `div { display: none }` cannot hide the widget.
         host.style.setProperty("display", "block", "important");
         var root = host.shadowRoot || host.attachShadow({ mode: "open" });
-        el("style", "", root).textContent = CSS;
+        if (sheet) root.adoptedStyleSheets = [sheet]; else el("style", "", root).textContent = CSS;
       } catch (e) { warn("cannot render into <" + host.tagName.toLowerCase() + "> (" + e + ")"); continue; }
       host[NS] = { slug: slug, locale: loc };
+      var h = cache("membership-widget:" + slug + ":" + loc + ":h");
+      if (h > 0) host.style.minHeight = h + "px";
       (groups[slug + "|" + loc] = groups[slug + "|" + loc] || []).push(host);
     }
     for (var g in groups) load(groups[g]);
   }
 
   try {
+    // A constructed stylesheet works under a host page's strict CSP (style-src without 'unsafe-inline').
+    try { sheet = new CSSStyleSheet(); sheet.replaceSync(CSS); } catch (e) { sheet = null; }
     if (w.IntersectionObserver) {
       seen = new IntersectionObserver(function (entries) {
         for (var i = 0; i < entries.length; i++) {
