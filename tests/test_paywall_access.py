@@ -137,10 +137,24 @@ def test_rolling_period_and_reset(client, clock):
     assert len(rows) == 1 and rows[0][1] == start + 40 * DAY
 
 
-def test_meter_limit_from_config(app, client):
-    app.extensions["paywall"].settings.__dict__  # settings are frozen; a new app would be needed
-    rid = ask(client, "x")["reader_id"]
-    assert ask(client, "y", reader_id=rid)["meter"]["limit"] == 3
+def test_limits_and_periods_come_from_config(app_config, clock):
+    from service import create_app
+
+    app = create_app({**app_config, "METER_LIMIT": 1, "METER_PERIOD_DAYS": 7, "GRACE_DAYS": 2})
+    with app.app_context():
+        c = app.test_client()
+        m = factories.member(db.session, clock.now(), status="past_due", first_paid_at=clock.now() - 60 * DAY)
+        factories.subscription(db.session, clock.now(), m, status="past_due",
+                               current_period_end=clock.now() - 3 * DAY)
+        db.session.commit()
+        assert ask(c, "a", member_token=token_for(app, m))["reason"] == "membership_lapsed"  # 3 days > 2
+        first = ask(c, "a")
+        assert first["meter"] == {"limit": 1, "used": 1, "remaining": 0,
+                                  "resets_at": (clock.now() + 7 * DAY).isoformat()}
+        assert ask(c, "b", reader_id=first["reader_id"])["reason"] == "meter_exhausted"
+        clock.advance(days=7)
+        assert ask(c, "b", reader_id=first["reader_id"])["reason"] == "metered"
+        db.session.remove()
 
 
 def test_lapsed_member_token_revoked_is_metered_reader(app, client, session, member):

@@ -62,7 +62,8 @@ def outbox(limit: int) -> None:
         click.echo("The outbox is empty.")
         return
     for m in reversed(rows):
-        click.echo(f"--- #{m.id} {m.created_at:%Y-%m-%d %H:%M:%S} UTC\nTo: {m.to_addr}\nSubject: {m.subject}\n\n{m.body}")
+        click.echo(f"--- #{m.id} {m.created_at:%Y-%m-%d %H:%M:%S} UTC\nTo: {m.to_addr}\n"
+                   f"Subject: {m.subject}\n\n{m.body}")
     click.echo(f"{len(rows)} message(s).")
 
 

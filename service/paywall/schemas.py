@@ -61,7 +61,8 @@ class PromptSchema(ma.Schema):
 
 
 class EntitlementSchema(ma.Schema):
-    token = fields.String(required=True, metadata={"description": "Ed25519 JWT (EdDSA); verify with /.well-known/jwks.json"})
+    token = fields.String(required=True,
+                          metadata={"description": "Ed25519 JWT (EdDSA); verify with /.well-known/jwks.json"})
     expires_at = fields.DateTime(required=True)
     kid = fields.String(required=True)
 

@@ -141,10 +141,8 @@ def current_subscription(member: Member) -> Subscription | None:
     """The subscription that best describes the membership: live ones first, then the latest period."""
     if not member.subscriptions:
         return None
-    floor = datetime.min.replace(tzinfo=None)
-
     def key(s: Subscription) -> tuple:
-        end = s.current_period_end.replace(tzinfo=None) if s.current_period_end else floor
+        end = s.current_period_end.timestamp() if s.current_period_end else float("-inf")
         return SUB_RANK.get(s.status, 0), end
 
     return max(member.subscriptions, key=key)
@@ -507,7 +505,8 @@ def claim_checkout(session: Session, settings: Settings, client: stripe.StripeCl
         metadata = _field(cs, "metadata") or {}
         member = Member(email=normalize_email(email), stripe_customer_id=customer_id,
                         status="active",  # payments' webhooks bring it in line with Stripe's facts
-                        plan=str(_field(metadata, "plan") or "")[:64], locale=str(_field(metadata, "locale") or "")[:35],
+                        plan=str(_field(metadata, "plan") or "")[:64],
+                        locale=str(_field(metadata, "locale") or "")[:35],
                         source=str(_field(metadata, "source") or "")[:200], created_at=now, updated_at=now)
         session.add(member)
         session.flush()
@@ -522,7 +521,8 @@ def find_member_for_customer(session: Session, customer_id: str | None, email: s
         except ImportError:  # payments not installed
             StripeCustomer = None  # noqa: N806
         if StripeCustomer is not None:
-            member_id = session.scalar(select(StripeCustomer.member_id).where(StripeCustomer.customer_id == customer_id))
+            member_id = session.scalar(select(StripeCustomer.member_id)
+                                       .where(StripeCustomer.customer_id == customer_id))
             if member_id is not None:
                 return session.get(Member, member_id)
         member = session.scalar(select(Member).where(Member.stripe_customer_id == customer_id))

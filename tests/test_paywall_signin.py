@@ -1,0 +1,474 @@
+"""Reader sign-in: magic links (SMTP and outbox), member tokens, /members/me, sign-out everywhere,
+checkout claim, billing portal, and the paywall's CLI commands."""
+
+import json
+import re
+import socket
+import time
+from datetime import timedelta
+from email import message_from_bytes
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from service.extensions import db
+from service.paywall import services, tokens
+from service.paywall.models import MagicLink, MeterRead, OutboxMessage
+from tests import factories
+
+DAY = timedelta(days=1)
+FIXTURES = Path(__file__).parent / "fixtures" / "stripe"
+RETURN = "https://news.example/2025/06/story"
+
+
+def fixture(name, **over):
+    return {**json.loads((FIXTURES / name).read_text()), **over}
+
+
+@pytest.fixture
+def app_config(app_config):
+    return {**app_config, "PAYWALL_CACHE_SECONDS": 0.0}
+
+
+@pytest.fixture
+def member(app, session, clock):
+    m = factories.member(session, clock.now(), email="member@example.org", first_paid_at=clock.now() - 40 * DAY)
+    factories.subscription(session, clock.now(), m, status="active", current_period_end=clock.now() + 20 * DAY)
+    m.stripe_customer_id = "cus_member1"
+    session.commit()
+    return m
+
+
+def token_for(app, member):
+    return tokens.issue_member_token(app.config["SECRET_KEY"], member.id, member.token_version,
+                                     app.extensions["clock"].now())
+
+
+def outbox_link(session):
+    msg = session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+    found = re.search(r"http://127\.0\.0\.1:5000/v1/auth/magic-links/(\S+)", msg.body)
+    return found.group(1) if found else None
+
+
+def request_link(client, email="member@example.org", return_url=RETURN, **kw):
+    return client.post("/v1/auth/magic-links", json={"email": email, "return_url": return_url}, **kw)
+
+
+# --- magic links ---------------------------------------------------------------------------------
+
+def test_magic_link_signs_a_member_in_once(client, session, member):
+    r = request_link(client)
+    assert r.status_code == 202
+    token = outbox_link(session)
+    assert token
+    stored = session.scalars(sa.select(MagicLink)).one()
+    assert token not in stored.token_hash and len(stored.token_hash) == 64  # only a hash is kept
+    r = client.get(f"/v1/auth/magic-links/{token}")
+    assert r.status_code == 302
+    loc = urlsplit(r.headers["Location"])
+    assert loc._replace(fragment="").geturl() == RETURN
+    member_token = parse_qs(loc.fragment)["member_token"][0]
+    assert r.headers["Cache-Control"] == "no-store" and r.headers["Referrer-Policy"] == "no-referrer"
+    me = client.get("/v1/members/me", headers={"Authorization": f"Bearer {member_token}"})
+    assert me.status_code == 200 and me.get_json()["email"] == "member@example.org"
+    # single use
+    again = client.get(f"/v1/auth/magic-links/{token}")
+    assert again.status_code == 302
+    assert parse_qs(urlsplit(again.headers["Location"]).fragment) == {"sign_in_error": ["link_used"]}
+
+
+def test_magic_link_expires_after_15_minutes(client, session, clock, member):
+    request_link(client)
+    token = outbox_link(session)
+    clock.advance(minutes=15)
+    r = client.get(f"/v1/auth/magic-links/{token}")
+    assert parse_qs(urlsplit(r.headers["Location"]).fragment) == {"sign_in_error": ["link_expired"]}
+
+
+def test_magic_link_just_before_expiry_works(client, session, clock, member):
+    request_link(client)
+    token = outbox_link(session)
+    clock.advance(minutes=14, seconds=59)
+    r = client.get(f"/v1/auth/magic-links/{token}")
+    assert "member_token" in urlsplit(r.headers["Location"]).fragment
+
+
+@pytest.mark.parametrize("token", ["nope", "x" * 43, "x" * 500, "%00"])
+def test_unknown_link_is_410_problem(client, token):
+    r = client.get(f"/v1/auth/magic-links/{token}")
+    assert r.status_code == 410 and r.mimetype == "application/problem+json"
+
+
+def test_concurrent_use_of_one_link_signs_in_once(app, client, session, member):
+    import threading
+
+    request_link(client)
+    token = outbox_link(session)
+    session.commit()
+    results = []
+    barrier = threading.Barrier(4)
+
+    def use():
+        c = app.test_client()
+        barrier.wait()
+        results.append(c.get(f"/v1/auth/magic-links/{token}").headers.get("Location", ""))
+
+    threads = [threading.Thread(target=use) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sum("member_token=" in loc for loc in results) == 1, results
+
+
+def test_no_enumeration_same_answer_for_member_and_stranger(client, session, member):
+    a = request_link(client, "member@example.org")
+    b = request_link(client, "stranger@example.org")
+    assert a.status_code == b.status_code == 202
+    assert a.get_data() == b.get_data()
+    assert {k: v for k, v in a.headers if k.lower().startswith(("content", "cache"))} == \
+        {k: v for k, v in b.headers if k.lower().startswith(("content", "cache"))}
+    mails = {m.to_addr: m for m in session.scalars(sa.select(OutboxMessage))}
+    assert set(mails) == {"member@example.org", "stranger@example.org"}
+    assert "/v1/auth/magic-links/" not in mails["stranger@example.org"].body  # no sign-in for non-members
+    assert session.scalar(sa.select(sa.func.count()).select_from(MagicLink)) == 2  # same work on both paths
+
+
+def test_link_for_a_non_member_redirects_with_an_error(app, client, session, clock):
+    settings = app.extensions["paywall"].settings
+    services.request_magic_link(session, settings, email="x@example.org", return_url=RETURN, now=clock.now())
+    # the link token is not mailed to non-members; forge a row as if they had one
+    session.add(MagicLink(token_hash=services._hash("t" * 43), email="x@example.org", return_url=RETURN,
+                          created_at=clock.now(), expires_at=clock.now() + timedelta(minutes=15)))
+    session.commit()
+    r = client.get("/v1/auth/magic-links/" + "t" * 43)
+    assert parse_qs(urlsplit(r.headers["Location"]).fragment) == {"sign_in_error": ["not_a_member"]}
+
+
+def test_email_is_normalised(client, session, member):
+    assert request_link(client, "  Member@Example.ORG ").status_code in (202, 422)
+    assert request_link(client, "MEMBER@example.org").status_code == 202
+    assert outbox_link(session)
+
+
+@pytest.mark.parametrize("url", [
+    "https://evil.com/", "//evil.com/x", "javascript:alert(1)", "https://news.example@evil.com/",
+    "https://news.example:8443/", "http://news.example/", "https://news.example.evil.com/",
+    "https://news.example\\@evil.com/", "/relative", "data:text/html,x",
+])
+def test_open_redirect_attempts_are_refused(client, session, member, url):
+    r = request_link(client, return_url=url)
+    assert r.status_code == 422 and r.mimetype == "application/problem+json"
+    assert session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+
+
+@pytest.mark.parametrize("payload", [
+    {}, {"email": "member@example.org"}, {"return_url": RETURN}, {"email": "not-an-email", "return_url": RETURN},
+    {"email": 5, "return_url": RETURN}, {"email": "a@b.org", "return_url": 5},
+    {"email": "a" * 400 + "@example.org", "return_url": RETURN}, {"email": "a@b.org", "return_url": "h" * 3000},
+    {"email": ["a@b.org"], "return_url": RETURN}, {"email": None, "return_url": None},
+])
+def test_magic_link_bad_input_is_422(client, payload):
+    r = client.post("/v1/auth/magic-links", json=payload)
+    assert r.status_code == 422 and r.mimetype == "application/problem+json"
+
+
+def test_magic_link_rate_limited_per_email(app, client, member):
+    for _ in range(5):
+        assert request_link(client, environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 202
+    r = request_link(client, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert r.status_code == 429 and r.mimetype == "application/problem+json"
+    assert request_link(client, "other@example.org", environ_base={"REMOTE_ADDR": "10.0.0.3"}).status_code == 202
+
+
+def test_magic_link_rate_limited_per_ip(client):
+    codes = [request_link(client, f"r{i}@example.org", environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code
+             for i in range(21)]
+    assert codes[:20] == [202] * 20 and codes[20] == 429
+
+
+# --- SMTP ----------------------------------------------------------------------------------------
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = Inbox()
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+
+        return AuthResult(success=auth_data.login == b"mailer" and auth_data.password == b"s3cret/pw")
+
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), authenticator=authenticator,
+                            auth_require_tls=False)
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_app(app_config, smtp_server):
+    from service import create_app
+
+    controller, _ = smtp_server
+    app = create_app({**app_config, "SMTP_URL": f"smtp://mailer:s3cret%2Fpw@127.0.0.1:{controller.port}",
+                      "MAIL_FROM": "News Membership <members@news.example>"})
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+def test_magic_link_mail_goes_through_smtp(smtp_app, smtp_server, clock):
+    _, inbox = smtp_server
+    factories.member(db.session, clock.now(), email="member@example.org")
+    db.session.commit()
+    client = smtp_app.test_client()
+    assert request_link(client).status_code == 202
+    for _ in range(50):
+        if inbox.messages:
+            break
+        time.sleep(0.05)
+    rcpt, msg = inbox.messages[0]
+    assert rcpt == ["member@example.org"]
+    assert msg["From"] == "News Membership <members@news.example>" and msg["Subject"] == "Your sign-in link"
+    body = msg.get_payload(decode=True).decode()
+    token = re.search(r"/v1/auth/magic-links/(\S+)", body).group(1)
+    assert "15 minutes" in body
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+    r = client.get(f"/v1/auth/magic-links/{token}")
+    assert "member_token=" in r.headers["Location"]
+
+
+def test_smtp_down_is_503_and_no_link_kept(app_config, clock):
+    from service import create_app
+
+    app = create_app({**app_config, "SMTP_URL": f"smtp://127.0.0.1:{free_port()}", "SMTP_TIMEOUT": 2})
+    with app.app_context():
+        r = request_link(app.test_client(), "anyone@example.org")
+        assert r.status_code == 503 and r.mimetype == "application/problem+json"
+        db.session.rollback()  # what the request's teardown does (the test shares its app context)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MagicLink)) == 0
+        db.session.remove()
+
+
+def test_smtp_url_forms():
+    from service.paywall.mail import SmtpSettings
+
+    s = SmtpSettings.parse("smtp+starttls://u%40x:p%3Aw@mail.example")
+    assert (s.scheme, s.host, s.port, s.username, s.password) == ("smtp+starttls", "mail.example", 587, "u@x", "p:w")
+    assert SmtpSettings.parse("smtps://mail.example").port == 465
+    with pytest.raises(ValueError):
+        SmtpSettings.parse("http://mail.example")
+
+
+def test_outbox_command_prints_mail(client, runner, session, member):
+    request_link(client)
+    out = runner.invoke(args=["outbox"]).output
+    assert "To: member@example.org" in out and "/v1/auth/magic-links/" in out and "1 message(s)." in out
+
+
+# --- member tokens -------------------------------------------------------------------------------
+
+def test_member_token_cli_and_me(app, client, runner, member):
+    r = runner.invoke(args=["member", "token", "MEMBER@example.org"])
+    assert r.exit_code == 0, r.output
+    me = client.get("/v1/members/me", headers={"Authorization": "Bearer " + r.output.strip()}).get_json()
+    assert me["email"] == "member@example.org" and me["status"] == "active" and me["plan"] == "monthly"
+    assert me["current_period_end"].startswith("2025-06-21") and me["cancel_at_period_end"] is False
+    assert me["access"] == "member"
+    bad = runner.invoke(args=["member", "token", "nobody@example.org"])
+    assert bad.exit_code == 1 and "No member" in bad.output
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer nope", "Basic abc", "Bearer " + "x" * 5000])
+def test_me_without_a_valid_token_is_401(client, header):
+    r = client.get("/v1/members/me", headers={"Authorization": header} if header is not None else {})
+    assert r.status_code == 401 and r.mimetype == "application/problem+json"
+
+
+def test_member_token_expires(app, client, clock, member):
+    token = token_for(app, member)
+    clock.advance(days=29)
+    assert client.get("/v1/members/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    clock.advance(days=1, seconds=1)
+    assert client.get("/v1/members/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_token_signed_with_another_secret_is_refused(client, clock, member):
+    forged = tokens.issue_member_token("another-secret-0123456789abcdef0123456789", member.id, 1, clock.now())
+    assert client.get("/v1/members/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
+def test_sign_out_everywhere_revokes_all_tokens(app, client, session, member):
+    t1, t2 = token_for(app, member), token_for(app, member)
+    r = client.post("/v1/members/me/sign-out-everywhere", headers={"Authorization": f"Bearer {t1}"})
+    assert r.status_code == 204
+    for t in (t1, t2):
+        assert client.get("/v1/members/me", headers={"Authorization": f"Bearer {t}"}).status_code == 401
+    session.refresh(member)
+    assert member.token_version == 2
+    fresh = {"Authorization": f"Bearer {token_for(app, member)}"}
+    assert client.get("/v1/members/me", headers=fresh).status_code == 200
+
+
+def test_membership_change_bumps_version_and_revokes(app, client, session, member):
+    token = token_for(app, member)
+    member.token_version += 1  # what payments does on cancel or refund
+    session.commit()
+    assert client.get("/v1/members/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+# --- checkout claim --------------------------------------------------------------------------------
+
+@pytest.fixture
+def stripe_app(app_config, fake_stripe):
+    from service import create_app
+
+    app = create_app({**app_config, "STRIPE_API_BASE": fake_stripe.url})
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+def completed_session(clock, **over):
+    base = dict(id="cs_test_done", status="complete", payment_status="paid", mode="subscription",
+                customer="cus_new1", customer_email=None, created=int(clock.now().timestamp()) - 60,
+                metadata={"plan": "yearly", "locale": "uk", "source": "paywall"})
+    return fixture("checkout_session.json", **{**base, **over})
+
+
+def test_claim_creates_member_and_signs_in(stripe_app, fake_stripe, clock):
+    cs = completed_session(clock)
+    cs["customer_details"] = {**cs["customer_details"], "email": "New.Member@Example.org"}
+    fake_stripe.reply("GET", r"/v1/checkout/sessions/cs_test_done", cs)
+    c = stripe_app.test_client()
+    r = c.post("/v1/checkout/sessions/cs_test_done/claim")
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["member"]["email"] == "new.member@example.org" and body["member"]["access"] == "member"
+    access = c.post("/v1/access", json={"article": {"id": "a"}, "member_token": body["member_token"]}).get_json()
+    assert access["reason"] == "member" and access["entitlement"]
+    # claiming again signs the same member in
+    again = c.post("/v1/checkout/sessions/cs_test_done/claim").get_json()
+    assert again["member"]["id"] == body["member"]["id"]
+
+
+def test_claim_finds_existing_member_by_customer(stripe_app, fake_stripe, clock):
+    m = factories.member(db.session, clock.now(), email="old@example.org")
+    m.stripe_customer_id = "cus_new1"
+    db.session.commit()
+    fake_stripe.reply("GET", r"/v1/checkout/sessions/cs_test_done", completed_session(clock))
+    body = stripe_app.test_client().post("/v1/checkout/sessions/cs_test_done/claim").get_json()
+    assert body["member"]["id"] == m.id
+
+
+@pytest.mark.parametrize("status,payment_status", [("open", "unpaid"), ("complete", "unpaid"), ("expired", "unpaid")])
+def test_claim_of_unfinished_checkout_is_409(stripe_app, fake_stripe, clock, status, payment_status):
+    fake_stripe.reply("GET", r"/v1/checkout/sessions/cs_test_done",
+                      completed_session(clock, status=status, payment_status=payment_status))
+    r = stripe_app.test_client().post("/v1/checkout/sessions/cs_test_done/claim")
+    assert r.status_code == 409 and r.mimetype == "application/problem+json"
+
+
+def test_claim_trial_without_payment_is_ok(stripe_app, fake_stripe, clock):
+    cs = completed_session(clock, payment_status="no_payment_required", customer_email="trial@example.org")
+    cs["customer_details"] = None
+    fake_stripe.reply("GET", r"/v1/checkout/sessions/cs_test_done", cs)
+    assert stripe_app.test_client().post("/v1/checkout/sessions/cs_test_done/claim").status_code == 200
+
+
+def test_claim_too_old_is_409(stripe_app, fake_stripe, clock):
+    fake_stripe.reply("GET", r"/v1/checkout/sessions/cs_test_done",
+                      completed_session(clock, created=int(clock.now().timestamp()) - 2 * 86400))
+    assert stripe_app.test_client().post("/v1/checkout/sessions/cs_test_done/claim").status_code == 409
+
+
+def test_claim_stripe_errors(stripe_app, fake_stripe):
+    c = stripe_app.test_client()
+    fake_stripe.error("GET", r"/v1/checkout/sessions/cs_test_gone", status=404, type_="invalid_request_error",
+                      message="No such checkout.session")
+    assert c.post("/v1/checkout/sessions/cs_test_gone/claim").status_code == 404
+    fake_stripe.error("GET", r"/v1/checkout/sessions/cs_test_down", status=500, type_="api_error", message="boom")
+    r = c.post("/v1/checkout/sessions/cs_test_down/claim")
+    assert r.status_code == 502 and r.mimetype == "application/problem+json"
+    assert c.post("/v1/checkout/sessions/not-a-session/claim").status_code == 404
+    assert c.post("/v1/checkout/sessions/" + "cs_" + "a" * 300 + "/claim").status_code == 404
+
+
+# --- billing portal --------------------------------------------------------------------------------
+
+def test_billing_portal_url(stripe_app, fake_stripe, clock):
+    m = factories.member(db.session, clock.now(), email="p@example.org")
+    m.stripe_customer_id = "cus_portal"
+    db.session.commit()
+    fake_stripe.reply("POST", r"/v1/billing_portal/sessions",
+                      fixture("billing_portal_session.json", url="https://billing.stripe.com/p/session/test_1"))
+    c = stripe_app.test_client()
+    auth = {"Authorization": "Bearer " + token_for(stripe_app, m)}
+    r = c.post("/v1/billing-portal/sessions", json={"return_url": "https://news.example/account"}, headers=auth)
+    assert r.status_code == 201 and r.get_json()["url"] == "https://billing.stripe.com/p/session/test_1"
+    sent = fake_stripe.requests[-1].params
+    assert sent == {"customer": "cus_portal", "return_url": "https://news.example/account"}
+    assert c.post("/v1/billing-portal/sessions", json={"return_url": "https://evil.com/"},
+                  headers=auth).status_code == 422
+    assert c.post("/v1/billing-portal/sessions", json={}).status_code == 401
+    assert c.post("/v1/billing-portal/sessions", json={"return_url": 5}, headers=auth).status_code == 422
+    fake_stripe.error("POST", r"/v1/billing_portal/sessions", status=500, type_="api_error")
+    assert c.post("/v1/billing-portal/sessions", json={}, headers=auth).status_code == 502
+
+
+def test_billing_portal_without_customer_is_409(app, client, clock, session):
+    m = factories.member(session, clock.now(), email="nocust@example.org")
+    session.commit()
+    r = client.post("/v1/billing-portal/sessions", json={}, headers={"Authorization": "Bearer " + token_for(app, m)})
+    assert r.status_code == 409
+
+
+# --- meter purge -----------------------------------------------------------------------------------
+
+def test_meter_purge_deletes_expired_reads_in_batches(runner, session, clock):
+    now = clock.now()
+    session.add_all([MeterRead(reader_id=f"r{i}", article_id="a", read_at=now - timedelta(days=31 + i % 3))
+                     for i in range(25)])
+    session.add_all([MeterRead(reader_id=f"k{i}", article_id="a", read_at=now - timedelta(days=29))
+                     for i in range(5)])
+    session.commit()
+    r = runner.invoke(args=["meter", "purge", "--batch-size", "10"])
+    assert r.exit_code == 0, r.output
+    assert "Purged 25 expired meter reads" in r.output
+    assert session.scalar(sa.select(sa.func.count()).select_from(MeterRead)) == 5
+    assert "Purged 0" in runner.invoke(args=["meter", "purge"]).output
+
+
+def test_keygen_prints_a_usable_key(runner, app_config):
+    from service import create_app
+
+    r = runner.invoke(args=["paywall", "keygen"])
+    assert r.exit_code == 0
+    pem = r.stdout if hasattr(r, "stdout") else r.output
+    pem = pem[pem.index("-----BEGIN"):pem.index("-----END PRIVATE KEY-----") + len("-----END PRIVATE KEY-----")]
+    app = create_app({**app_config, "ENTITLEMENT_KEYS": pem})
+    assert app.extensions["paywall"].keys.signing.kid
+
+
+def test_reader_id_helpers_roundtrip():
+    signed, bare = tokens.new_reader_id("s" * 40)
+    assert tokens.read_reader_id("s" * 40, signed) == bare
+    assert tokens.read_reader_id("t" * 40, signed) is None
