@@ -35,6 +35,7 @@ run: demo
 	@echo "  progress JSON : http://$(HOST):$(PORT)/v1/campaigns/members-25k/progress?locale=en"
 	@echo "  in Ukrainian  : http://$(HOST):$(PORT)/v1/campaigns/members-25k/progress?locale=uk"
 	@echo "  OpenAPI       : http://$(HOST):$(PORT)/openapi.json"
+	@echo "  widget demo   : http://$(HOST):$(PORT)/demo"
 	@$(BIN)/flask urls --host $(HOST) --port $(PORT) 2>/dev/null || true
 	@echo ""
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
