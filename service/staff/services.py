@@ -121,8 +121,8 @@ def audit(session: Session, *, actor: str, action: str, target: str = "", campai
 
 def audit_log(session: Session, campaign: Campaign | None = None, limit: int = 50) -> list[AuditEntry]:
     query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
-    if campaign is not None:
-        query = query.where(AuditEntry.campaign_id == campaign.id)
+    if campaign is not None:  # the campaign's entries and the ones about no campaign (tokens, payments)
+        query = query.where((AuditEntry.campaign_id == campaign.id) | AuditEntry.campaign_id.is_(None))
     return list(session.scalars(query))
 
 
@@ -250,20 +250,17 @@ def breakdown_rows(session: Session, campaign: Campaign, dimension: str) -> list
 
 def funnel_counts(session: Session, campaign: Campaign, signups: int) -> tuple[list[stats.FunnelStep], str]:
     """Impressions and clicks (widget), checkouts started (payments) and sign-ups over the campaign."""
+    from service.widget.models import WidgetDaily
+
     notes = []
     impressions = clicks = 0
-    try:
-        from service.widget.models import WidgetDaily
-    except ImportError:  # pragma: no cover - the widget package ships its model
-        notes.append("widget counters are not available")
-    else:
-        for kind, n in session.execute(
-                select(WidgetDaily.type, func.sum(WidgetDaily.count))
-                .where(WidgetDaily.campaign_id == campaign.id).group_by(WidgetDaily.type)):
-            if kind == "impression":
-                impressions = int(n or 0)
-            elif kind == "click":
-                clicks = int(n or 0)
+    for kind, n in session.execute(
+            select(WidgetDaily.type, func.sum(WidgetDaily.count))
+            .where(WidgetDaily.campaign_id == campaign.id).group_by(WidgetDaily.type)):
+        if kind == "impression":
+            impressions = int(n or 0)
+        elif kind == "click":
+            clicks = int(n or 0)
     checkouts, note = checkout_starts(session, campaign)
     if note:
         notes.append(note)
@@ -273,26 +270,14 @@ def funnel_counts(session: Session, campaign: Campaign, signups: int) -> tuple[l
 
 
 def checkout_starts(session: Session, campaign: Campaign) -> tuple[int, str]:
-    """Checkouts started for the campaign, from payments' per-day counters (when that model exists)."""
-    try:
-        from service.payments import models as payments_models
-    except ImportError:
-        return 0, "checkout counters are not available yet"
-    model = getattr(payments_models, "CheckoutStart", None) or getattr(payments_models, "CheckoutStartDaily", None)
-    if model is None:
-        return 0, "checkout counters are not available yet"
-    table = model.__table__
-    value_col = next((table.c[n] for n in ("count", "started", "starts") if n in table.c), None)
-    if value_col is None:
-        return 0, "checkout counters have an unknown shape"
-    query = select(func.coalesce(func.sum(value_col), 0))
-    if "campaign_id" in table.c:
-        query = query.where(table.c.campaign_id == campaign.id)
-    if "day" in table.c:
-        first = progress_rules.local_today(campaign.starts_at, campaign.timezone)
-        last = progress_rules.last_day(campaign.ends_at, campaign.timezone)
-        query = query.where(table.c.day >= first, table.c.day <= last)
-    return int(session.scalar(query) or 0), ""
+    """Checkouts started for the campaign over its window, from payments' per-day counters."""
+    from service.payments.models import CheckoutStart
+
+    first = progress_rules.local_today(campaign.starts_at, "UTC")
+    last = progress_rules.last_day(campaign.ends_at, "UTC")
+    value = session.scalar(select(func.coalesce(func.sum(CheckoutStart.count), 0)).where(
+        CheckoutStart.campaign_id == campaign.id, CheckoutStart.day >= first, CheckoutStart.day <= last))
+    return int(value or 0), ""
 
 
 def adjustments(session: Session, campaign: Campaign) -> list[CountAdjustment]:
@@ -415,22 +400,76 @@ def preview(session: Session, campaign: Campaign, *, locale: str, stage: str, te
 
 # ---- payments health (admin) ----------------------------------------------------------------------
 
+@dataclass
+class EventRow:
+    id: int
+    stripe_id: str
+    type: str
+    outcome: str
+    error: str
+    attempts: int
+    received_at: datetime | None
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == "failed"
+
+
 def payments_health(session: Session, limit: int = 25) -> dict[str, Any]:
-    """Recent webhook events (failed first) and the last reconciliation run, from the payments package."""
+    """Recent webhook events (failed first, newest first) and the last reconciliation run with its changes.
+
+    Reads the payments package's ledger (`webhook_events`) and `reconciliation_runs`; never the payloads."""
+    from service.payments.models import ReconciliationRun, WebhookEvent
+
+    w = WebhookEvent
+    rows = session.execute(
+        select(w.id, w.stripe_event_id, w.type, w.status, w.last_error, w.attempts, w.received_at)
+        .order_by((w.status == "failed").desc(), w.received_at.desc(), w.id.desc()).limit(limit))
+    events = [EventRow(i, sid, t, st, err or "", n or 0, at) for i, sid, t, st, err, n, at in rows]
+    failed_total = session.scalar(select(func.count(w.id)).where(w.status == "failed")) or 0
+    run = session.scalar(select(ReconciliationRun).order_by(ReconciliationRun.started_at.desc(),
+                                                            ReconciliationRun.id.desc()).limit(1))
+    return {"events": events, "failed_total": int(failed_total), "can_replay": True, "note": "",
+            "reconciliation": describe_run(run) if run is not None else None}
+
+
+def describe_run(run: Any) -> dict[str, Any]:
+    """A reconciliation run in words: when, what it examined, and each change (field: before -> after)."""
+    import json
+
     try:
-        from service.payments import models as pm
-    except ImportError:
-        return {"events": [], "reconciliation": None, "can_replay": False,
-                "note": "The payments ledger is not available in this build."}
-    return _payments_health(session, pm, limit)
+        summary = json.loads(run.summary or "{}")
+    except ValueError:
+        summary = {}
+    changes = []
+    for ch in summary.get("changes", []) or []:
+        fields = ", ".join(f"{name}: {pair[0]} → {pair[1]}" if isinstance(pair, list | tuple) and len(pair) == 2
+                           else f"{name}: {pair}" for name, pair in (ch.get("fields") or {}).items())
+        who = f"member {ch['member_id']}" if ch.get("member_id") else "no member"
+        changes.append(f"{ch.get('subscription', '?')} ({who}): {fields or 'changed'}")
+    errors = [str(e) for e in summary.get("errors", []) or []]
+    started = f"{run.started_at:%Y-%m-%d %H:%M} UTC"
+    state = "still running" if run.finished_at is None else "finished"
+    text = (f"{'Dry run' if run.dry_run else 'Run'} {run.id} started {started}, {state}: examined "
+            f"{run.examined:,} subscriptions, changed {run.changed:,}"
+            + (f" (since {run.since})" if run.since else "") + ".")
+    return {"id": run.id, "summary": text, "changes": changes + [f"Error: {e}" for e in errors]}
 
 
-def _payments_health(session: Session, pm: Any, limit: int) -> dict[str, Any]:  # replaced below
-    return {"events": [], "reconciliation": None, "can_replay": False,
-            "note": "The payments ledger is not available in this build."}
+def replay_webhook(session: Session, event_id: int, *, staff: StaffUser, settings: Any, now: datetime) -> str:
+    """Re-apply one stored webhook event with the payments package's replay (which commits), then audit it."""
+    from service.payments import services as payments
+    from service.payments.models import WebhookEvent
 
-
-def replay_webhook(session: Session, event_id: int, *, staff: StaffUser, now: datetime) -> str:
-    from service.errors import Unavailable
-
-    raise Unavailable("Replaying webhook events is not available in this build.")
+    row = session.get(WebhookEvent, event_id)
+    if row is None:
+        raise NotFound(f"No webhook event {event_id}.")
+    stripe_id, kind, before = row.stripe_event_id, row.type, row.status
+    results = list(payments.replay(session, failed=False, event_ids=[stripe_id], settings=settings, now=now))
+    result = results[0] if results else None
+    outcome = result.outcome if result is not None else "missing"
+    error = (result.error if result is not None else "")[:500]
+    audit(session, actor=staff.email, action="webhook.replay", target=f"{stripe_id} ({kind})",
+          details={"event": stripe_id, "type": kind, "before": before, "outcome": outcome,
+                   **({"error": error} if error else {})}, now=now)
+    return outcome + (f" ({error})" if error else "")

@@ -238,7 +238,8 @@ def revoke_token(token_id: int) -> Any:
 @bp.post("/webhooks/<int:event_id>/replay")
 @auth.require_role("admin")
 def replay_webhook(event_id: int) -> Any:
-    outcome = services.replay_webhook(db.session, event_id, staff=g.staff, now=auth.now())
+    outcome = services.replay_webhook(db.session, event_id, staff=g.staff, now=auth.now(),
+                                      settings=current_app.extensions["payments_settings"])
     db.session.commit()
     flash(f"Replayed webhook event {event_id}: {outcome}.")
     return redirect(request.form.get("back") if (request.form.get("back") or "").startswith("/staff/")
