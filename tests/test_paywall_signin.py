@@ -472,3 +472,21 @@ def test_reader_id_helpers_roundtrip():
     signed, bare = tokens.new_reader_id("s" * 40)
     assert tokens.read_reader_id("s" * 40, signed) == bare
     assert tokens.read_reader_id("t" * 40, signed) is None
+
+
+def test_purge_links_deletes_old_links(client, runner, session, clock, member):
+    request_link(client)
+    clock.advance(days=1, minutes=16)
+    request_link(client, "b@example.org")
+    r = runner.invoke(args=["paywall", "purge-links"])
+    assert r.exit_code == 0 and "Deleted 1 expired sign-in links." in r.output
+    assert session.scalar(sa.select(sa.func.count()).select_from(MagicLink)) == 1
+
+
+def test_development_key_is_kept_in_instance(app_config, tmp_path, monkeypatch):
+    from service import create_app
+
+    cfg = {**app_config, "SERVICE_ENV": "development"}
+    a = create_app(cfg)
+    b = create_app(cfg)
+    assert a.extensions["paywall"].keys.jwks() == b.extensions["paywall"].keys.jwks()

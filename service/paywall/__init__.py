@@ -23,10 +23,7 @@ def init_app(app) -> None:  # noqa: ANN001
     else:
         if app.config.get("SERVICE_ENV") == "production":
             raise ConfigError("ENTITLEMENT_KEYS is not set; it is required when SERVICE_ENV=production")
-        keys = tokens.KeyRing.generate()
-        if app.config.get("SERVICE_ENV") == "development":
-            log.warning("ENTITLEMENT_KEYS is not set: using a key generated for this process only "
-                        "(entitlements stop verifying on restart); set it in production")
+        keys = _development_keys(app) if app.config.get("SERVICE_ENV") == "development" else tokens.KeyRing.generate()
     app.extensions["paywall"] = services.Context(
         settings=settings, keys=keys, sections=services.TTLValue(settings.cache_seconds),
         campaign=services.TTLValue(settings.cache_seconds), progress_cache=app.extensions.get("progress_cache"))
@@ -38,3 +35,32 @@ def init_app(app) -> None:  # noqa: ANN001
     api.register_blueprint(views.blp)
     api.register_blueprint(views.jwks_blp)
     cli.init_app(app)
+
+
+def _development_keys(app):  # noqa: ANN001,ANN202
+    """Without ENTITLEMENT_KEYS in development: a key generated once and kept in instance/, so that
+    every worker and restart publishes the same JWKS. Production refuses to start instead."""
+    import os
+
+    from service.paywall import tokens
+
+    path = os.path.join(app.instance_path, "entitlement-dev-key.pem")
+    try:
+        with open(path) as fh:
+            return tokens.KeyRing.from_pem(fh.read())
+    except (OSError, tokens.KeyConfigError):
+        pass
+    keys = tokens.KeyRing.generate()
+    try:
+        os.makedirs(app.instance_path, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(tokens.pem_of(keys.signing.private))
+        log.warning("ENTITLEMENT_KEYS is not set: generated a development key in %s (never use it in production)",
+                    path)
+    except FileExistsError:  # another worker wrote it first: use theirs
+        with open(path) as fh:
+            return tokens.KeyRing.from_pem(fh.read())
+    except OSError:
+        log.warning("ENTITLEMENT_KEYS is not set and instance/ is not writable: using a key for this process only")
+    return keys

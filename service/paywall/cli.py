@@ -53,6 +53,14 @@ def meter_purge(batch_size: int) -> None:
     click.echo(f"Purged {deleted:,} expired meter reads (older than {period} days) in batches of {batch_size:,}.")
 
 
+@paywall_cli.command("purge-links")
+def purge_links() -> None:
+    """Delete sign-in links that expired more than a day ago (run daily with `meter purge`)."""
+    n = services.purge_used_links(db.session, now())
+    db.session.commit()
+    click.echo(f"Deleted {n:,} expired sign-in links.")
+
+
 @click.command("outbox")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
 def outbox(limit: int) -> None:

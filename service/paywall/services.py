@@ -242,6 +242,11 @@ def purge_expired_batch(session: Session, now: datetime, period_days: int, batch
     return len(ids)
 
 
+def purge_used_links(session: Session, now: datetime, keep: timedelta = timedelta(days=1)) -> int:
+    """Delete sign-in links that expired more than `keep` ago (used or not)."""
+    return session.execute(delete(MagicLink).where(MagicLink.expires_at < now - keep)).rowcount or 0
+
+
 # --- sections -----------------------------------------------------------------------------------
 
 
