@@ -108,12 +108,11 @@ def place(ctx: Context, cust: StripeCustomer, need_member: bool) -> Member | Non
     if current is not None and current.id != target.id:
         ctx.touched.add(current.id)
         ctx.vacated[current.id] = target.id
+        s.flush()
+        for sub in s.scalars(select(Subscription).where(Subscription.customer_id == cust.customer_id)):
+            sub.member_id, sub.updated_at = target.id, ctx.now
     if cust.member_id != target.id:
         cust.member_id, cust.updated_at = target.id, ctx.now
-    s.execute(update(Subscription)
-              .where(Subscription.customer_id == cust.customer_id, Subscription.member_id != target.id)
-              .values(member_id=target.id, updated_at=ctx.now)
-              .execution_options(synchronize_session="fetch"))
     ctx.touched.add(target.id)
     return target
 
