@@ -315,3 +315,12 @@ def test_demo_page(client, demo_campaign, app):
 def test_no_demo_page_in_production(client, app):
     app.config["SERVICE_ENV"] = "production"  # (a real production app also needs every secret set)
     assert client.get("/demo").status_code == 404
+
+
+def test_past_the_goal_the_bar_is_full_and_says_the_real_count(client, session, clock, demo_campaign):
+    services.adjust(session, demo_campaign, delta=26_000, reason="test", who="test", now=clock.now())
+    session.commit()
+    html = client.get("/v1/campaigns/members-25k/banner.html?locale=en").get_data(as_text=True)
+    assert 'aria-valuenow="25000"' in html and 'aria-valuemax="25000"' in html  # valuenow may not exceed max
+    assert 'aria-valuetext="26,000 out of 25,000 members"' in html
+    assert "width:100%" in html

@@ -180,6 +180,19 @@ def test_bar_renders_with_the_right_numbers_and_aria_values_in_en_and_uk(page, s
     fragment = urllib.request.urlopen(f"{service.url}/v1/campaigns/members-25k/banner.html?locale=uk").read().decode()  # noqa: S310
     assert f'aria-valuetext="{uk["text"]}"' in fragment
     assert len(watch.progress) == 2 and not watch.errors and not watch.warnings
+    # Same elements, classes and attributes as the server-rendered fragment (styles aside).
+    skeleton = """root => { const out = [];
+        root.querySelectorAll('*').forEach(e => out.push([e.tagName, e.className, [...e.attributes]
+            .filter(a => !['style', 'part', 'class', 'data-membership-fragment'].includes(a.name))
+            .map(a => a.name + '=' + a.value).sort()]));
+        return out; }"""
+    client_side = page.eval_on_selector("[data-membership-campaign]", f"h => ({skeleton})(h.shadowRoot)")
+    en_fragment = urllib.request.urlopen(  # noqa: S310
+        f"{service.url}/v1/campaigns/members-25k/banner.html?locale=en").read().decode()
+    page.evaluate("html => { const t = document.createElement('template'); t.id = 'frag'; t.innerHTML = html;"
+                  " document.body.append(t); }", en_fragment)
+    server_side = page.evaluate(f"() => ({skeleton})(document.getElementById('frag').content)")
+    assert [e for e in client_side if e[0] != "STYLE"] == server_side
 
 
 def test_no_layout_shift_and_reduced_motion(browser, service, host):
@@ -335,6 +348,13 @@ def test_iframe_resizes_to_its_content(page, service, host):
     bar = page.frames[1].eval_on_selector("[role=progressbar]", "b => b.getAttribute('aria-valuetext')")
     assert bar == "12,345 out of 25,000 members"
     assert not watch.errors
+
+
+def test_iframe_of_an_unknown_campaign_collapses(page, service, host):
+    frame = f'<iframe src="{service.url}/embed/campaigns/nope" title="Progress" style="border:0;height:200px"></iframe>'
+    page.goto(host.page("/frame-404", frame + "<p id=after>After</p>", head=LISTENER % service.url))
+    page.wait_for_function("document.querySelector('iframe').getBoundingClientRect().height === 0")
+    assert page.text_content("#after") == "After"
 
 
 def counters(session) -> dict[tuple, int]:

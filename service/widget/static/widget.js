@@ -8,7 +8,8 @@
   if (w.MembershipWidget) { try { w.MembershipWidget.scan(); } catch (e) { /* never throw */ } return; }
   var me = d.currentScript, base = "", origin = "", warned = false, seen = null, sheet = null;
   try {
-    var src = (me && me.src) || "";
+    var src = (me && me.src) || "", all = d.scripts;
+    for (var i = all.length - 1; !src && i >= 0; i--) if (/\/widget(\/[\w.-]+)?\.js([?#]|$)/.test(all[i].src)) src = all[i].src;
     base = src.replace(/\/widget(\/[\w.-]+)?\.js([?#].*)?$/, "");
     origin = new URL(base || location.href, location.href).origin;
   } catch (e) { /* keep the page's origin */ }
