@@ -313,6 +313,17 @@ def test_slow_service_times_out_with_one_warning(page, service, host):
     assert not watch.errors and len(watch.warnings) == 1 and "timed out" in watch.warnings[0]
 
 
+def test_malformed_data_shows_nothing_and_throws_nothing(page, service, host):
+    url = host.page("/malformed", snippet(service) + "<p id=after>Other content</p>" + script(service))
+    page.route("**/progress*", lambda route: route.fulfill(json={"campaign": "members-25k", "banner": None},
+                                                           headers={"Access-Control-Allow-Origin": "*"}))
+    watch = Watch(page)
+    page.goto(url)
+    page.wait_for_function("document.querySelector('[data-membership-campaign]').style.minHeight === '0px'")
+    assert page.eval_on_selector("[data-membership-campaign]", "h => h.shadowRoot.querySelector('.mw')") is None
+    assert not watch.errors and len(watch.warnings) == 1 and "could not be shown" in watch.warnings[0]
+
+
 LISTENER = """<script>
 addEventListener("message", function (e) {
   if (e.origin !== "%s" || !e.data || e.data.type !== "membership-widget:height") return;

@@ -5,7 +5,7 @@
   "use strict";
   var NS = "membershipWidget", ATTR = "data-membership-campaign", TIMEOUT = 4000;
   var CSS = "__MW_CSS__", VT = "__MW_VALUETEXT__";
-  if (w.MembershipWidget) { try { w.MembershipWidget.scan(); } catch (e) { /* never throw */ } return; }
+  if (w.MembershipWidget && w.MembershipWidget.scan) { try { w.MembershipWidget.scan(); } catch (e) { /* never throw */ } return; }
   var me = d.currentScript, base = "", origin = "", warned = false, seen = null, sheet = null;
   try {
     var src = (me && me.src) || "", all = d.scripts;
@@ -98,15 +98,24 @@
       if (done) return;
       done = true;
       clearTimeout(timer);
-      if (data) cache(key, data); else data = cache(key);
+      var fresh = !!data, shown = 0;
+      if (!fresh) data = cache(key);
       for (var i = 0; i < hosts.length; i++) {
         try {
-          if (data) render(hosts[i], data); else hosts[i].style.minHeight = "0";
-        } catch (e) { why = why || "could not render (" + e + ")"; }
+          if (!data) throw 0;
+          render(hosts[i], data);
+          shown++;
+        } catch (e) {
+          hosts[i].style.minHeight = "0";
+          if (e) why = why || "could not be shown (" + e + ")";
+        }
       }
-      // The next page of this visit reserves the height the bar took here.
-      if (data) cache(key + ":h", Math.ceil(hosts[0].getBoundingClientRect().height));
-      if (why) warn("campaign '" + m.slug + "' " + why + (data ? "; showing the last data seen" : "; nothing shown"));
+      if (shown && fresh) {
+        cache(key, data);
+        // The next page of this visit reserves the height the bar took here.
+        cache(key + ":h", Math.ceil(hosts[0].getBoundingClientRect().height));
+      }
+      if (why) warn("campaign '" + m.slug + "' " + why + (shown ? (fresh ? "" : "; showing the last data seen") : "; nothing shown"));
     }
 
     try {
