@@ -442,3 +442,22 @@ def test_odd_but_valid_values(client):
 def test_postgres_lock_path(client):
     rid = ask(client, "a1")["reader_id"]
     assert ask(client, "a2", reader_id=rid)["meter"]["used"] == 2
+
+
+def test_access_has_its_own_generous_rate_limit(app_config):
+    from service import create_app
+
+    app = create_app({**app_config, "ACCESS_RATE_LIMIT": "3/minute", "RATELIMIT_PUBLIC_WRITE": "1/minute"})
+    with app.app_context():
+        c = app.test_client()
+        codes = [c.post("/v1/access", json={"article": {"id": "p", "visibility": "public"}}).status_code
+                 for _ in range(4)]
+        db.session.remove()
+    assert codes == [200, 200, 200, 429]
+    app = create_app({**app_config, "ACCESS_RATE_LIMIT": "", "RATELIMIT_PUBLIC_WRITE": "1/minute"})
+    with app.app_context():
+        c = app.test_client()
+        codes = [c.post("/v1/access", json={"article": {"id": "p", "visibility": "public"}}).status_code
+                 for _ in range(3)]
+        db.session.remove()
+    assert codes == [200, 200, 200]

@@ -130,12 +130,13 @@ def test_every_reason(vis, kind, allowed, expected):
 
 
 def test_prompt_shows_at_the_wall_and_when_the_meter_runs_low():
-    low = rules.Meter(True, True, 3, 2, None)
-    plenty = rules.Meter(True, True, 3, 1, None)
-    assert rules.show_prompt(rules.Decision("denied", "meter_exhausted", True), None)
-    assert rules.show_prompt(rules.Decision("granted", "metered", True), low)
-    assert not rules.show_prompt(rules.Decision("granted", "metered", True), plenty)
-    assert not rules.show_prompt(rules.Decision("granted", "member"), None)
+    assert rules.show_prompt("denied", "meter_exhausted", 0)
+    assert rules.show_prompt("denied", "membership_lapsed", None)
+    assert rules.show_prompt("granted", "metered", 1)
+    assert rules.show_prompt("granted", "metered", 0)
+    assert not rules.show_prompt("granted", "metered", 2)
+    assert not rules.show_prompt("granted", "member", None)
+    assert not rules.show_prompt("granted", "public", None)
 
 
 # --- redirects -------------------------------------------------------------------------------------

@@ -141,11 +141,11 @@ def decide(visibility: str, standing: Standing, meter_result: Meter | None) -> D
     return Decision("denied", "meter_exhausted", metered=True)
 
 
-def show_prompt(decision: Decision, meter_result: Meter | None) -> bool:
+def show_prompt(access: str, reason: str, remaining: int | None) -> bool:
     """The appeal shows at the wall, and while a metered reader has one free article or none left."""
-    if not decision.granted:
+    if access == "denied":
         return True
-    return decision.metered and meter_result is not None and meter_result.remaining <= 1
+    return reason == "metered" and remaining is not None and remaining <= 1
 
 
 # --- redirects ----------------------------------------------------------------------------------

@@ -287,7 +287,10 @@ class Context:
 
 
 def decide_access(session: Session, ctx: Context, *, article: dict[str, Any], member_token: str | None,
-                  reader_id: str | None, locale: str | None, now: datetime) -> dict[str, Any]:
+                  reader_id: str | None, locale: str | None, now: datetime, with_prompt: bool = True
+                  ) -> dict[str, Any]:
+    """The answer of POST /v1/access. With `with_prompt=False` the prompt is left for `add_prompt`, so the
+    caller can commit the meter first (on SQLite its write lock is then held for the meter only)."""
     settings = ctx.settings
     bare = tokens.read_reader_id(settings.secret, reader_id)
     new_reader = bare is None
@@ -309,10 +312,7 @@ def decide_access(session: Session, ctx: Context, *, article: dict[str, Any], me
     if member is not None and standing.kind in ("member", "grace"):
         token, expires = ctx.keys.issue(member.id, now, settings.entitlement_ttl, settings.public_base_url)
         entitlement = {"token": token, "expires_at": expires, "kid": ctx.keys.signing.kid}
-    prompt = None
-    if rules.show_prompt(decision, meter_result):
-        prompt = paywall_prompt(session, ctx, locale, article["id"], decision.reason, now)
-    return {
+    payload = {
         "access": decision.access,
         "reason": decision.reason,
         "member": member_summary(member) if member is not None else None,
@@ -320,10 +320,22 @@ def decide_access(session: Session, ctx: Context, *, article: dict[str, Any], me
             "limit": meter_result.limit, "used": meter_result.used, "remaining": meter_result.remaining,
             "resets_at": meter_result.resets_at,
         },
-        "prompt": prompt,
+        "prompt": None,
         "reader_id": reader_id,
         "entitlement": entitlement,
     }
+    if with_prompt:
+        add_prompt(session, ctx, payload, article_id=article["id"], locale=locale, now=now)
+    return payload
+
+
+def add_prompt(session: Session, ctx: Context, payload: dict[str, Any], *, article_id: str, locale: str | None,
+               now: datetime) -> dict[str, Any]:
+    """Fill `prompt` when the wall shows or the meter runs low (see rules.show_prompt)."""
+    remaining = payload["meter"]["remaining"] if payload["meter"] else None
+    if rules.show_prompt(payload["access"], payload["reason"], remaining):
+        payload["prompt"] = paywall_prompt(session, ctx, locale, article_id, payload["reason"], now)
+    return payload
 
 
 FALLBACK_PROMPT = {"headline": "Become a member", "body": "Members read every article and keep our journalism "

@@ -49,19 +49,28 @@ def _me(member: Member) -> dict[str, Any]:
             "access_until": standing.until}
 
 
+def _access_limit() -> str:
+    return current_app.config.get("ACCESS_RATE_LIMIT") or "1000000/second"
+
+
 @blp.route("/access", methods=["POST"])
+@limiter.limit(_access_limit, key_func=get_remote_address, scope="access",
+               exempt_when=lambda: not current_app.config.get("ACCESS_RATE_LIMIT"))
 @blp.arguments(AccessRequestSchema)
 @blp.response(200, AccessResponseSchema, headers={
     "Cache-Control": {"description": "no-store (per reader)", "schema": {"type": "string"}}})
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
 def access(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Decide whether a reader sees an article, and what the wall says.
 
     Metering counts distinct members-only articles per reader in a rolling period. A database error
     is not swallowed here (the fail mode is decided app-wide).
     """
-    payload = services.decide_access(db.session, _ctx(), article=body["article"], member_token=body["member_token"],
-                                     reader_id=body["reader_id"], locale=body["locale"], now=_now())
-    db.session.commit()
+    ctx, now = _ctx(), _now()
+    payload = services.decide_access(db.session, ctx, article=body["article"], member_token=body["member_token"],
+                                     reader_id=body["reader_id"], locale=body["locale"], now=now, with_prompt=False)
+    db.session.commit()  # the meter's read is stored (and its lock released) before the copy is rendered
+    services.add_prompt(db.session, ctx, payload, article_id=body["article"]["id"], locale=body["locale"], now=now)
     return payload, 200, {"Cache-Control": "no-store"}
 
 
