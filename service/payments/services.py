@@ -348,6 +348,8 @@ class Change:
 def _show(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
+    if value == "":
+        return "''"
     return value
 
 
@@ -372,7 +374,10 @@ def reconcile_one(session: Session, obj: dict[str, Any], settings: PaymentSettin
     sub = session.scalar(select(Subscription).where(Subscription.stripe_id == obj["id"]))
     assert sub is not None
     new = {name: getattr(sub, name) for name in (*apply.SNAPSHOT_FIELDS, "status")}
-    fields = {k: ((old or {}).get(k), v) for k, v in new.items() if old is None or old.get(k) != v}
+    if old is None:  # a subscription no webhook told us about
+        fields = {k: (None, v) for k, v in new.items() if v not in (None, "", False)}
+    else:
+        fields = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
     member_changes = members.get(sub.member_id, {})
     if not fields and not member_changes:
         return None
