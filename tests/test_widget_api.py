@@ -312,9 +312,15 @@ def test_demo_page(client, demo_campaign, app):
     assert "/embed/campaigns/members-25k?locale=uk" in html
 
 
-def test_no_demo_page_in_production(client, app):
+def test_demo_join_page(client):
+    r = client.get("/demo/join")
+    assert r.status_code == 200 and "counted the click" in r.get_data(as_text=True)
+
+
+def test_no_demo_pages_in_production(client, app):
     app.config["SERVICE_ENV"] = "production"  # (a real production app also needs every secret set)
     assert client.get("/demo").status_code == 404
+    assert client.get("/demo/join").status_code == 404
 
 
 def test_past_the_goal_the_bar_is_full_and_says_the_real_count(client, session, clock, demo_campaign):

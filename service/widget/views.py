@@ -130,6 +130,20 @@ def embed(slug: str) -> Response:
     return _short_cache(response)
 
 
+@pages.get("/demo/join")
+def demo_join() -> Response:
+    """Where the demo campaign's call to action leads (development only)."""
+    if current_app.config["SERVICE_ENV"] == "production":
+        abort(404)
+    response = Response(render_template("widget/demo_join.html"), mimetype="text/html")
+    response.headers["Content-Security-Policy"] = DEMO_CSP
+    return response
+
+
+DEMO_CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self'; img-src 'self' data:; "
+            "frame-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+
+
 @pages.get("/demo")
 def demo_page() -> Response:
     """A host page that embeds the demo campaign both ways (development only)."""
@@ -139,8 +153,5 @@ def demo_page() -> Response:
                            version=current_app.extensions["widget_js"].version)
     response = Response(html, mimetype="text/html")
     # The page's own <style> and style attributes; scripts and frames from this service only.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self'; img-src 'self' data:; "
-        "frame-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-    )
+    response.headers["Content-Security-Policy"] = DEMO_CSP
     return response
