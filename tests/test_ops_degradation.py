@@ -100,7 +100,7 @@ def test_a_degraded_request_is_counted(client, dead_app):
 
 
 def test_access_fail_mode_policy():
-    assert degrade.access_fallback({"ACCESS_FAIL_MODE": "open"})["access"] is True
+    assert degrade.access_fallback({"ACCESS_FAIL_MODE": "open"})["access"] == "granted"
     assert degrade.access_fallback({}) is not None  # open is the default
     assert degrade.access_fallback({"ACCESS_FAIL_MODE": "closed"}) is None
 
@@ -127,12 +127,32 @@ def test_a_registered_fallback_answers_for_its_endpoint(app, dead_app):
     try:
         client = dead_app.test_client()
         r = client.post("/_test/access")
-        assert r.status_code == 200 and r.get_json()["degraded"] is True
+        assert r.status_code == 200 and r.get_json()["reason"] == "degraded"
         dead_app.config["ACCESS_FAIL_MODE"] = "closed"
         r = client.post("/_test/access")
         assert r.status_code == 503 and r.headers["Retry-After"]
     finally:
         degrade._fallbacks.pop("_test_access", None)
+
+
+ACCESS_BODY = {"article": {"id": "a-1", "visibility": "members"}, "reader_id": "r.sig", "member_token": None}
+
+
+@pytest.mark.parametrize("mode", ["open", "closed"])
+def test_access_endpoint_follows_the_fail_mode(dead_app, mode):
+    if "paywall.access" not in dead_app.view_functions:
+        pytest.skip("the paywall's access endpoint is not there")
+    dead_app.config["ACCESS_FAIL_MODE"] = mode
+    r = dead_app.test_client().post("/v1/access", json=ACCESS_BODY)
+    if mode == "open":
+        assert r.status_code == 200, r.get_json()
+        body = r.get_json()
+        assert body["access"] == "granted" and body["reason"] == "degraded"
+        assert body["reader_id"] == "r.sig" and body["entitlement"] is None
+        assert r.headers["X-Degraded"] == "true" and r.headers["Cache-Control"] == "no-store"
+    else:
+        assert r.status_code == 503 and r.mimetype == "application/problem+json"
+        assert r.headers["Retry-After"]
 
 
 def test_integrity_errors_are_not_mistaken_for_outages():

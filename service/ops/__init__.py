@@ -42,6 +42,7 @@ def init_app(app: Flask) -> None:
     ratelimits.apply(app)
     app.register_error_handler(sa_exc.DBAPIError, degrade.handle_database_error)
     app.register_error_handler(sa_exc.TimeoutError, degrade.handle_database_error)
+    degrade.register_fallback("paywall.access", degrade.paywall_access_fallback)
 
     max_length = int(cfg.get("MAX_CONTENT_LENGTH") or 0)
     static_headers = security.static_headers(cfg)

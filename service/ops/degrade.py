@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy.exc as sa_exc
-from flask import Response, current_app, g, request
+from flask import Response, current_app, g, json, request
 
 from service.errors import handle_unexpected, problem
 
@@ -34,8 +34,24 @@ def access_fallback(config: Mapping[str, Any]) -> dict[str, Any] | None:
     """The access decision to give while the database is down: granted (open) or None (closed: 503)."""
     mode = str(config.get("ACCESS_FAIL_MODE", "open")).lower()
     if mode == "open":
-        return {"access": True, "reason": "degraded", "degraded": True}
+        return {"access": "granted", "reason": "degraded"}
     return None
+
+
+def paywall_access_fallback(exc: BaseException) -> Response | None:
+    """POST /v1/access while the database is down: the ACCESS_FAIL_MODE decision, in the endpoint's shape.
+
+    No member, meter, prompt or entitlement can be known; the reader keeps the reader id it sent.
+    """
+    decision = access_fallback(current_app.config)
+    if decision is None:
+        return None
+    body = request.get_json(silent=True)
+    reader_id = body.get("reader_id") if isinstance(body, dict) else None
+    payload = {**decision, "member": None, "meter": None, "prompt": None,
+               "reader_id": reader_id if isinstance(reader_id, str) else "", "entitlement": None}
+    return Response(json.dumps(payload), status=200, mimetype="application/json",
+                    headers={"Cache-Control": "no-store", "X-Degraded": "true"})
 
 
 def is_connection_failure(exc: BaseException) -> bool:
