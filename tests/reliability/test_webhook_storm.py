@@ -1,0 +1,268 @@
+"""Webhook storm and crash: a few hundred people's membership lifecycles as signed Stripe events, 30%
+delivered twice, shuffled, sent by 8 concurrent senders to the app under gunicorn (several workers).
+The final count and every member's status are computed here, independently of the service.
+
+The crash variant kills a gunicorn worker with SIGKILL mid-storm and then, like Stripe, redelivers
+every event that did not get a 2xx: nothing may be lost and nothing counted twice.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import os
+import signal
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from service.campaigns import counter
+from service.campaigns.models import Campaign
+from service.members.models import Member
+from service.payments.models import WebhookEvent
+from tests import factories
+from tests.conftest import ON_POSTGRES, TEST_CONFIG
+from tests.reliability.server import GunicornServer
+from tests.stripe_events import (MONTHLY_PRICE, PRICES_SETTING, SECRET, Lifecycle, build_event, customer, dumps,
+                                 invoice, sign, subscription)
+
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
+
+KINDS = ("join", "renew", "fail", "cancel", "refund", "never_pay", "other_product")
+PEOPLE_PER_KIND = 30  # 210 people, about 1,150 events, about 1,500 deliveries
+SENDERS = 8
+DUPLICATE_SHARE = 0.3
+OTHER_PRICE = "price_newsletter_print"
+# kind -> (expected membership status or None for no member, counted in the campaign)
+EXPECTED = {
+    "join": ("active", True),
+    "renew": ("active", True),
+    "fail": ("past_due", True),  # renewal failed, Stripe retrying: still a member
+    "cancel": ("ended", False),
+    "refund": ("active", False),  # the subscription runs on, but the refunded first payment does not count
+    "never_pay": ("pending", False),
+    "other_product": (None, False),  # not a membership price: no member at all
+}
+
+
+@dataclass(frozen=True)
+class Person:
+    n: int
+    kind: str
+
+    @property
+    def email(self) -> str:
+        return f"storm{self.n}@example.org"
+
+
+def person_events(p: Person) -> list[dict]:
+    lc = Lifecycle(n=p.n, email=p.email, start=datetime(2025, 3, 1, 9, 0, tzinfo=UTC) + timedelta(hours=p.n))
+    ev = lc.events()
+    joined = [ev[k] for k in ("checkout", "customer", "created", "first_paid", "first_payment")]
+    t0 = lc.at(0)
+    if p.kind == "join":
+        return joined
+    if p.kind == "renew":
+        return joined + [ev["renewed"], ev["renewal_paid"]]
+    if p.kind == "fail":
+        return joined + [ev["renewed"], ev["renewal_paid"], ev["payment_failed"], ev["past_due"]]
+    if p.kind == "cancel":
+        return joined + [ev["canceled"]]
+    if p.kind == "refund":
+        return joined + [ev["refunded"]]
+    if p.kind == "never_pay":
+        c, s = lc.customer, lc.subscription
+        return [
+            ev["customer"],
+            build_event("customer.subscription.created",
+                        subscription(s, c, MONTHLY_PRICE, status="incomplete", created=t0), created=t0,
+                        id=f"evt_L{p.n}_incomplete"),
+            build_event("invoice.payment_failed",
+                        invoice(f"in_L{p.n}_1", c, s, created=t0, paid=False, billing_reason="subscription_create",
+                                email=p.email), created=t0 + timedelta(seconds=2), id=f"evt_L{p.n}_first_failed"),
+        ]
+    if p.kind == "other_product":
+        c, s = f"cus_O{p.n}", f"sub_O{p.n}"
+        return [
+            build_event("customer.subscription.created", subscription(s, c, OTHER_PRICE, created=t0), created=t0,
+                        id=f"evt_O{p.n}_created"),
+            build_event("invoice.paid", invoice(f"in_O{p.n}", c, s, OTHER_PRICE, created=t0, email=p.email,
+                                                billing_reason="subscription_create"),
+                        created=t0 + timedelta(seconds=2), id=f"evt_O{p.n}_paid"),
+        ]
+    raise AssertionError(p.kind)
+
+
+def storm_plan(seed: int) -> tuple[list[Person], dict[str, bytes], list[str]]:
+    """People, each event's body by id, and the shuffled deliveries (event ids, 30% twice)."""
+    rng = random.Random(seed)
+    people = [Person(i * len(KINDS) + k + 1, kind) for i in range(PEOPLE_PER_KIND) for k, kind in enumerate(KINDS)]
+    bodies: dict[str, bytes] = {}
+    for p in people:
+        for ev in person_events(p):
+            bodies[ev["id"]] = dumps(ev).encode()
+    deliveries = list(bodies) + rng.sample(sorted(bodies), int(len(bodies) * DUPLICATE_SHARE))
+    rng.shuffle(deliveries)
+    return people, bodies, deliveries
+
+
+class Sender:
+    """8 threads, each with its own keep-alive connection; records the outcome of every delivery."""
+
+    def __init__(self, url: str, bodies: dict[str, bytes]) -> None:
+        self.url = url + "/v1/webhooks/stripe"
+        self.bodies = bodies
+        self.local = threading.local()
+        self.done = 0
+        self.lock = threading.Lock()
+
+    def send(self, event_id: str) -> tuple[str, int | str]:
+        session = getattr(self.local, "session", None)
+        if session is None:
+            session = self.local.session = requests.Session()
+        body = self.bodies[event_id]
+        headers = {"Stripe-Signature": sign(body.decode()), "Content-Type": "application/json"}
+        try:
+            r = session.post(self.url, data=body, headers=headers, timeout=60)
+            outcome: int | str = r.status_code
+        except requests.RequestException as exc:  # a killed worker: connection reset or closed
+            self.local.session = None
+            outcome = type(exc).__name__
+        with self.lock:
+            self.done += 1
+        return event_id, outcome
+
+    def deliver(self, event_ids: list[str]) -> list[tuple[str, int | str]]:
+        with ThreadPoolExecutor(max_workers=SENDERS) as pool:
+            return list(pool.map(self.send, event_ids))
+
+
+def server_settings(database_url: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "SERVICE_ENV": "test",
+        "SECRET_KEY": TEST_CONFIG["SECRET_KEY"],
+        "STRIPE_API_KEY": TEST_CONFIG["STRIPE_API_KEY"],
+        "STRIPE_WEBHOOK_SECRET": SECRET,
+        "STRIPE_PRICES": PRICES_SETTING,
+        "RATELIMIT_ENABLED": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture
+def storm_campaign(app, session, clock):
+    c = factories.campaign(session, clock.now(), slug="members-25k")  # window: the whole of 2025
+    session.commit()
+    return c
+
+
+@pytest.fixture
+def server(app, storm_campaign, database_url, tmp_path):
+    from service.extensions import db
+
+    db.session.remove()
+    db.engine.dispose()  # the test's own connections must not hold locks while gunicorn writes
+    srv = GunicornServer(tmp_path, server_settings(database_url), workers=3, threads=2)
+    try:
+        yield srv.start()
+    finally:
+        srv.stop()
+
+
+def redeliver(sender: Sender, results: list[tuple[str, int | str]], rounds: int = 6) -> list[tuple[str, int | str]]:
+    """Stripe-style: resend every event that got no 2xx (bounded; short pauses while a worker restarts)."""
+    history = list(results)
+    pending = sorted({eid for eid, outcome in results if not (isinstance(outcome, int) and outcome < 300)}
+                     - {eid for eid, outcome in results if isinstance(outcome, int) and outcome < 300})
+    for _ in range(rounds):
+        if not pending:
+            break
+        time.sleep(0.5)
+        again = sender.deliver(pending)
+        history += again
+        pending = sorted(eid for eid, outcome in again if not (isinstance(outcome, int) and outcome < 300))
+    assert not pending, f"events never accepted after {rounds} redeliveries: {pending[:10]}"
+    return history
+
+
+def check_final_state(session, people: list[Person], bodies: dict[str, bytes]) -> None:
+    session.expire_all()
+    members = {m.email: m for m in session.scalars(select(Member))}
+    for p in people:
+        status, _ = EXPECTED[p.kind]
+        m = members.get(p.email)
+        if status is None:
+            assert m is None, f"{p.kind} person {p.email} became a member"
+            continue
+        if p.kind == "never_pay" and m is None:
+            continue  # never paid: being absent is as right as being pending
+        assert m is not None, f"{p.kind} person {p.email} is missing"
+        assert m.status == status, (p.kind, p.email, m.status)
+        if p.kind in ("join", "renew", "fail", "cancel", "refund"):
+            assert m.first_paid_at is not None, (p.kind, p.email)
+        assert (m.first_payment_reversed_at is not None) == (p.kind == "refund"), (p.kind, p.email)
+    expected_emails = {p.email for p in people if EXPECTED[p.kind][0] is not None}
+    unexpected = set(members) - expected_emails
+    assert not unexpected, f"members nobody joined as: {sorted(unexpected)[:5]}"
+
+    expected_count = sum(1 for p in people if EXPECTED[p.kind][1])
+    campaign = session.scalar(select(Campaign).where(Campaign.slug == "members-25k"))
+    assert campaign.count == expected_count
+    # The counter kept during the storm equals a recount from the members table.
+    assert counter.recount(session, campaign, datetime.now(UTC)) == expected_count
+    session.rollback()
+
+    ledger = Counter(session.scalars(select(WebhookEvent.stripe_event_id)))
+    assert set(ledger) == set(bodies), "every event recorded in the ledger"
+    assert max(ledger.values()) == 1, "no event recorded twice"
+    statuses = Counter(session.scalars(select(WebhookEvent.status)))
+    assert set(statuses) <= {"applied", "ignored"}, statuses
+    assert session.scalar(select(func.count(Member.id))) <= len(expected_emails)
+
+
+def test_storm_of_lifecycles_ends_exactly_as_expected(server, session):
+    people, bodies, deliveries = storm_plan(seed=8)
+    sender = Sender(server.url, bodies)
+    started = time.monotonic()
+    results = sender.deliver(deliveries)
+    elapsed = time.monotonic() - started
+    outcomes = Counter(outcome for _, outcome in results)
+    assert outcomes == Counter({200: len(deliveries)}), outcomes
+    print(f"storm: {len(deliveries)} deliveries of {len(bodies)} events in {elapsed:.1f} s "
+          f"({len(deliveries) / elapsed:.0f}/s) on {'PostgreSQL' if ON_POSTGRES else 'SQLite'}")
+    check_final_state(session, people, bodies)
+
+
+def test_worker_killed_mid_storm_loses_nothing_and_counts_nothing_twice(server, session):
+    people, bodies, deliveries = storm_plan(seed=9)
+    sender = Sender(server.url, bodies)
+    box: dict[str, list] = {}
+    storm = threading.Thread(target=lambda: box.setdefault("results", sender.deliver(deliveries)))
+    storm.start()
+    deadline = time.monotonic() + 120
+    while sender.done < len(deliveries) // 3 and time.monotonic() < deadline and storm.is_alive():
+        time.sleep(0.02)
+    workers = server.workers()
+    assert workers and sender.done < len(deliveries), "the storm ended before a worker could be killed"
+    victim = workers[0]
+    os.kill(victim, signal.SIGKILL)
+    killed_at = sender.done
+    storm.join(timeout=240)
+    assert not storm.is_alive()
+    results = box["results"]
+    assert victim not in server.workers()
+    five_xx = [(eid, o) for eid, o in results if isinstance(o, int) and o >= 500]
+    assert not five_xx, five_xx[:5]
+    failed = sum(1 for _, o in results if not (isinstance(o, int) and o < 300))
+    print(f"crash: killed worker {victim} after {killed_at} of {len(deliveries)} deliveries; "
+          f"{failed} got no 2xx and were redelivered")
+    redeliver(sender, results)
+    check_final_state(session, people, bodies)
