@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from service.campaigns import counter
 from service.campaigns.models import Campaign
+from service.errors import Invalid
 from service.members.models import Member
 
 EMAIL_DOMAIN = "example.invalid"
@@ -56,8 +57,6 @@ def rows(campaign: Campaign, n: int, now: datetime, start_number: int = 1,
     rng = random.Random(seed + start_number)  # noqa: S311 - demo data, reproducible, not secret
     starts = campaign.starts_at
     until = min(now, campaign.ends_at)
-    if until <= starts:
-        until = starts + timedelta(hours=1)
     span = until - starts
     days = max(1, math.ceil(span.total_seconds() / 86400))
     total_days = max(days, math.ceil((campaign.ends_at - starts).total_seconds() / 86400))
@@ -102,12 +101,15 @@ def seed_signups(session: Session, campaign: Campaign, n: int, now: datetime,
                  progress: Callable[[Iterable, int, str], Iterable] | None = None) -> int:
     """Insert n seeded members and rebuild the campaign's counters; returns the campaign's new count."""
     now = now.astimezone(UTC)
+    if now <= campaign.starts_at:
+        raise Invalid(f"campaign {campaign.slug} has not started yet: there is no past to seed sign-ups into.")
     start = next_number(session)
-    batches = rows(campaign, n, now, start_number=start)
+    batches: Iterable[list[dict]] = rows(campaign, n, now, start_number=start)
     nbatches = math.ceil(n / BATCH)
     if progress is not None:
         batches = progress(batches, nbatches, f"Seeding {n:,} sign-ups ({BATCH:,} a batch)")
     table = Member.__table__
     for batch in batches:
-        session.execute(insert(table), batch)
+        session.execute(insert(table), batch)  # one executemany per batch
     return counter.recount(session, campaign, now)
+

@@ -55,16 +55,15 @@ class Chart:
 
 
 def nice_step(span: float, ticks: int = 5) -> float:
-    """A round step (1, 2, 2.5 or 5 times a power of ten) giving about `ticks` intervals."""
+    """The smallest whole round step (1, 2, 2.5 or 5 times a power of ten) giving at most ticks + 2 intervals."""
     if span <= 0:
         return 1.0
-    raw = span / ticks
-    power = 10 ** math.floor(math.log10(raw))
-    for m in (1, 2, 2.5, 5, 10):
-        if raw <= m * power:
-            step = m * power
-            return max(1.0, step) if span >= ticks else step
-    return 10 * power
+    power = 10 ** math.floor(math.log10(span / ticks))
+    for m in (0.5, 1, 2, 2.5, 5, 10, 20):
+        step = m * power
+        if span / step <= ticks + 2 and step >= 1:  # counts of people: whole-number ticks
+            return step
+    return 20 * power
 
 
 def y_ticks(y_min: float, y_max: float) -> list[float]:

@@ -11,6 +11,8 @@ from typing import Any
 import marshmallow as ma
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from jinja2 import TemplateNotFound
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from service.campaigns import services as campaigns
@@ -153,7 +155,7 @@ def _copy_page(campaign: Any, locale: str, stage: str, templates: dict[str, str]
     errors = {**{k: [v] for k, v in preview_errors.items()}, **errors}
     return render_template("staff/copy.html", c=campaign, locale=locale, stage=stage, stages=STAGES,
                            locales=services.copy_locales(db.session, campaign), templates=templates, note=note,
-                           errors=errors, banner=payload, styles=_widget_styles()), status
+                           errors=errors, banner=payload, fragment=_fragment(payload)), status
 
 
 @bp.get("/campaigns/<slug>/copy")
@@ -194,16 +196,17 @@ def copy_preview(slug: str) -> Any:
     payload, errors = services.preview(db.session, campaign, locale=form["locale"], stage=form["stage"],
                                        templates=templates, now=auth.now())
     db.session.rollback()
-    return render_template("staff/_banner.html", banner=payload, errors=errors, styles=_widget_styles())
+    return render_template("staff/_banner.html", banner=payload, errors=errors, fragment=_fragment(payload))
 
 
-def _widget_styles() -> dict[str, str]:
-    """The widget's own inline styles, so that the preview looks like the banner readers see."""
+def _fragment(payload: dict[str, Any]) -> Markup | None:
+    """The widget's server-rendered fragment for this banner, so that the preview is what readers see."""
     try:
-        from service.widget.markup import STYLES
-    except ImportError:  # the widget package not (yet) there: the stylesheet's look
-        return {}
-    return STYLES
+        from service.widget import markup
+
+        return Markup(render_template("widget/fragment.html", b=markup.banner(payload), s=markup.STYLES))  # noqa: S704
+    except (ImportError, TemplateNotFound):  # the widget package without its fragment: a plain equivalent
+        return None
 
 
 # ---- API tokens (admin) ---------------------------------------------------------------------------
