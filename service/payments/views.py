@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from service.errors import DomainError
 from service.extensions import db, limiter
+from service.ops.metrics import record_webhook
 from service.payments import services
 from service.payments.schemas import CheckoutRequestSchema, CheckoutSessionSchema, WebhookAckSchema
 
@@ -70,4 +71,5 @@ def stripe_webhook() -> dict[str, Any]:
     except services.HandlerFailed as exc:
         raise HandlerError(f"Applying event {exc.result.event_id} failed; it is recorded and will be "
                            "applied when Stripe retries.") from exc
+    record_webhook(event.get("type", ""), result.outcome)
     return {"received": True, "event": result.event_id, "outcome": result.outcome}

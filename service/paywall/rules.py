@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 VISIBILITIES = ("public", "members")
-REASONS = ("public", "member", "grace", "metered", "meter_exhausted", "membership_lapsed")
+REASONS = ("public", "member", "grace", "metered", "meter_exhausted", "membership_lapsed",
+           "degraded")  # degraded: the database is down and ACCESS_FAIL_MODE=open (service/ops/degrade.py)
 ACTIVE = ("active", "trialing")
 
 
