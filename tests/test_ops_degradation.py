@@ -345,3 +345,35 @@ def test_cache_serves_the_previous_entry_while_another_thread_waits_on_the_datab
     release.set()
     worker.join(5)
     assert cache.entries["k"].body == b"new"
+
+
+def _signed(payload: bytes, secret: str) -> str:
+    import hashlib
+    import hmac
+
+    t = int(time.time())
+    sig = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={t},v1={sig}"
+
+
+def test_stripe_webhook_answers_503_while_the_database_is_down_and_is_accepted_on_retry(client, dead_app):
+    import json
+
+    if not any(r.rule == "/v1/webhooks/stripe" for r in dead_app.url_map.iter_rules()):
+        pytest.skip("the payments webhook endpoint is not there")
+    event = {"id": "evt_ops_outage_1", "object": "event", "type": "customer.created", "api_version": "2024-06-20",
+             "created": int(time.time()), "livemode": False, "pending_webhooks": 1,
+             "data": {"object": {"id": "cus_ops_1", "object": "customer", "email": None, "metadata": {}}}}
+    payload = json.dumps(event).encode()
+    headers = {"Stripe-Signature": _signed(payload, TEST_CONFIG["STRIPE_WEBHOOK_SECRET"]),
+               "Content-Type": "application/json"}
+    r = dead_app.test_client().post("/v1/webhooks/stripe", data=payload, headers=headers)
+    assert r.status_code == 503 and r.mimetype == "application/problem+json"
+    assert r.headers["Retry-After"]
+    # Stripe retries once the database is back: the event is taken then
+    again = client.post("/v1/webhooks/stripe", data=payload, headers=headers)
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json()["event"] == "evt_ops_outage_1"
+    from service.ops import metrics
+
+    assert metrics.WEBHOOKS.labels("customer.created", again.get_json()["outcome"])._value.get() >= 1
