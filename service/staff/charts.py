@@ -259,7 +259,8 @@ def daily_chart(days: list, first: date, last: date) -> Markup:
                             Series("Sign-ups", joined, COLOURS["joined"], kind="bars", unit="sign-ups"),
                             Series("Cancellations", ended, COLOURS["ended"], kind="bars-down",
                                    unit="cancellations")],
-                        y_min=-bottom * 1.1 if bottom else 0, y_max=top * 1.1, chart_id="chart-daily"))
+                        y_min=-max(bottom * 1.1, top * 0.2) if bottom else 0, y_max=top * 1.1,
+                        chart_id="chart-daily"))
 
 
 def progress_bar(count: int, goal: int, label: str) -> Markup:
