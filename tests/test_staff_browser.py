@@ -55,7 +55,8 @@ def living_demo(app, session, clock):
         n = 900 + 40 * (day.toordinal() % 7)
         session.add_all([WidgetDaily(campaign_id=c.id, day=day, type="impression", locale="en", count=n * 10),
                          WidgetDaily(campaign_id=c.id, day=day, type="click", locale="en", count=n // 2),
-                         CheckoutStart(campaign_id=c.id, day=day, plan="monthly", locale="en", source="", count=n // 9)])
+                         CheckoutStart(campaign_id=c.id, day=day, plan="monthly", locale="en", source="",
+                                       count=n // 9)])
         day += timedelta(days=1)
     admin = make_staff(session, clock, "admin", email="editor-in-chief@newsroom.example")
     services.add_adjustment(session, c, delta=120, reason="Sign-ups at the spring festival", staff=admin,
