@@ -325,3 +325,23 @@ def test_customer_email_change_moves_member_email(client, session, campaign):
     assert session.scalar(select(Member.email)) == "new@example.org"
     assert member(session, "new@example.org").first_paid_at is not None
     assert count(session) == 1
+
+
+def test_member_gets_a_stripe_customer_id_for_the_billing_portal(client, session, campaign):
+    events = Lifecycle().events()
+    for name in ("created", "customer"):
+        post(client, events[name])
+    assert member(session).stripe_customer_id == "cus_L1"
+
+
+def test_member_created_by_the_paywall_claim_is_reused(client, session, campaign, clock):
+    """The paywall may create the member from the Checkout Session before any webhook: same person."""
+    session.add(Member(email="reader1@example.org", stripe_customer_id="cus_L1", status="active",
+                       created_at=clock.now(), updated_at=clock.now()))
+    session.commit()
+    events = Lifecycle().events()
+    for name in ("created", "first_paid", "customer"):
+        post(client, events[name])
+    assert session.scalar(select(func.count(Member.id))) == 1
+    m = member(session)
+    assert (m.stripe_customer_id, m.status) == ("cus_L1", "active") and count(session) == 1

@@ -113,8 +113,22 @@ def place(ctx: Context, cust: StripeCustomer, need_member: bool) -> Member | Non
             sub.member_id, sub.updated_at = target.id, ctx.now
     if cust.member_id != target.id:
         cust.member_id, cust.updated_at = target.id, ctx.now
+    _link_customer_id(s, target, cust.customer_id)
     ctx.touched.add(target.id)
     return target
+
+
+def _link_customer_id(s: Session, member: Member, customer_id: str) -> None:
+    """`members.stripe_customer_id` (unique; the billing portal uses it) names one customer of the member:
+    the first one known. A customer that moved to another member takes it along."""
+    if member.stripe_customer_id == customer_id:
+        return
+    holder = s.scalar(select(Member).where(Member.stripe_customer_id == customer_id))
+    if holder is not None and holder.id != member.id:
+        holder.stripe_customer_id = None
+        s.flush()
+    if member.stripe_customer_id is None:
+        member.stripe_customer_id = customer_id
 
 
 def _shared(s: Session, member: Member, cust: StripeCustomer) -> bool:

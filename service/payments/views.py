@@ -64,11 +64,13 @@ def stripe_webhook() -> dict[str, Any]:
     try:
         event = services.verify(raw, request.headers.get("Stripe-Signature"), _settings())
     except services.SignatureError as exc:
+        record_webhook("", "invalid_signature")
         raise BadSignature(str(exc)) from exc
     now = current_app.extensions["clock"].now()
     try:
         result = services.ingest(db.session, event, raw.decode("utf-8"), _settings(), now)
     except services.HandlerFailed as exc:
+        record_webhook(event["type"], "error")
         raise HandlerError(f"Applying event {exc.result.event_id} failed; it is recorded and will be "
                            "applied when Stripe retries.") from exc
     record_webhook(event.get("type", ""), result.outcome)
