@@ -7,7 +7,14 @@ import pytest
 from service.staff import services
 from service.staff.models import StaffUser
 from tests import factories
-from tests.staff_support import PASSWORD, csrf, make_staff, sign_in, signed_in
+from tests.staff_support import (
+    PASSWORD,
+    csrf,
+    fast_hashing,  # noqa: F401 - autouse fixture
+    make_staff,
+    sign_in,
+    signed_in,
+)
 
 
 @pytest.fixture
@@ -55,6 +62,15 @@ def test_cli_list_and_unlock(runner, session, clock):
     assert "locked until" in runner.invoke(args=["staff", "list"]).output
     assert runner.invoke(args=["staff", "unlock", "--email", "viewer@newsroom.example"]).exit_code == 0
     assert "locked until" not in runner.invoke(args=["staff", "list"]).output
+
+
+def test_production_hasher_is_argon2id_with_owasp_parameters():
+    import argon2
+
+    from tests.staff_support import PRODUCTION_HASHER
+
+    assert PRODUCTION_HASHER.type == argon2.Type.ID
+    assert PRODUCTION_HASHER.time_cost >= 2 and PRODUCTION_HASHER.memory_cost >= 19_456
 
 
 # ---- sign-in ------------------------------------------------------------------------------------------

@@ -19,7 +19,11 @@ from werkzeug.serving import make_server
 from service.campaigns import demo, seed
 from service.staff import services
 from service.widget.models import WidgetDaily
-from tests.staff_support import PASSWORD, make_staff
+from tests.staff_support import (
+    PASSWORD,
+    fast_hashing,  # noqa: F401 - autouse fixture
+    make_staff,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,12 @@ import pytest
 
 from service.staff.models import AuditEntry, StaffApiToken
 from service.widget.models import WidgetDaily
-from tests.staff_support import csrf, known_campaign, signed_in
+from tests.staff_support import (
+    csrf,
+    fast_hashing,  # noqa: F401 - autouse fixture
+    known_campaign,
+    signed_in,
+)
 
 
 @pytest.fixture

@@ -13,7 +13,10 @@ from service.campaigns import counter, demo, seed
 from service.campaigns.models import Campaign, CampaignDaily
 from service.extensions import db
 from service.members.models import Member
-from tests.staff_support import signed_in
+from tests.staff_support import (
+    fast_hashing,  # noqa: F401 - autouse fixture
+    signed_in,
+)
 
 
 @pytest.fixture
