@@ -345,3 +345,38 @@ def test_member_created_by_the_paywall_claim_is_reused(client, session, campaign
     assert session.scalar(select(func.count(Member.id))) == 1
     m = member(session)
     assert (m.stripe_customer_id, m.status) == ("cus_L1", "active") and count(session) == 1
+
+
+def test_expired_signature_says_so(client):
+    body, headers = signed(_sub_event(), SECRET, int(time.time()) - 301)
+    r = client.post("/v1/webhooks/stripe", data=body, headers=headers)
+    assert r.status_code == 400 and "tolerance" in r.get_json()["detail"]
+
+
+def test_older_update_never_overwrites_newer_state(client, session, campaign):
+    life = Lifecycle()
+    events = life.events()
+    post(client, events["canceled"])
+    post(client, events["renewed"])  # older: arrives late
+    sub = session.scalar(select(Subscription))
+    session.refresh(sub)
+    assert (sub.status, sub.last_event_id) == ("canceled", "evt_L1_canceled")
+
+
+def test_on_equal_times_canceled_wins(client, session, campaign):
+    for n, first in ((1, "active"), (2, "canceled")):
+        life = Lifecycle(n=n)
+        t = life.at(40)
+        updates = {
+            "active": build_event("customer.subscription.updated", subscription(
+                life.subscription, life.customer, status="active", created=life.at(0)), created=t),
+            "canceled": build_event("customer.subscription.deleted", subscription(
+                life.subscription, life.customer, status="canceled", created=life.at(0), canceled_at=t,
+                ended_at=t), created=t),
+        }
+        second = "canceled" if first == "active" else "active"
+        post(client, updates[first])
+        post(client, updates[second])
+        session.expire_all()
+        status = session.scalar(select(Subscription.status).where(Subscription.stripe_id == life.subscription))
+        assert status == "canceled", first

@@ -128,17 +128,16 @@ def verify(payload: bytes, header: str | None, settings: PaymentSettings) -> dic
         body = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SignatureError("The body is not UTF-8.") from exc
-    last: Exception | None = None
+    reasons = []
     for secret in settings.webhook_secrets:
         try:
             stripe.WebhookSignature.verify_header(body, header, secret, settings.tolerance)
             break
         except stripe.SignatureVerificationError as exc:
-            last = exc
+            reasons.append(str(getattr(exc, "user_message", None) or exc))
     else:
-        reason = str(getattr(last, "user_message", None) or last or "")
-        if "tolerance" in reason:
-            raise SignatureError("The signature's timestamp is too old.")
+        if any("tolerance" in r for r in reasons):  # signed with a good secret, but too long ago
+            raise SignatureError("The signature's timestamp is outside the tolerance (replayed or delayed).")
         raise SignatureError("The Stripe-Signature header does not match the body.")
     try:
         return events.check_event(json.loads(body))

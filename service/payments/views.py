@@ -60,7 +60,7 @@ def stripe_webhook() -> dict[str, Any]:
     """Stripe's webhook endpoint: verifies `Stripe-Signature` over the raw body, stores the event in the
     ledger and applies it exactly once (duplicates answer 200 and change nothing; a failure answers 500
     so Stripe retries)."""
-    raw = request.get_data(cache=False)
+    raw = request.get_data()  # raw bytes, as signed (MAX_CONTENT_LENGTH caps it: 413 above)
     try:
         event = services.verify(raw, request.headers.get("Stripe-Signature"), _settings())
     except services.SignatureError as exc:
