@@ -256,3 +256,17 @@ class Lifecycle:
                                dispute(f"dp_L{n}_1", f"ch_L{n}_1", f"pi_L{n}_1", status="lost", created=self.at(5),
                                        livemode=lm), self.at(20)),
         }
+
+
+def lifecycles(count: int, names: tuple[str, ...] = ("checkout", "created", "first_paid", "first_payment"),
+               *, start: datetime | None = None, email: str = "member{n}@example.org",
+               livemode: bool = False) -> list[dict[str, Any]]:
+    """The named events of `count` memberships (ids cus_L<n>, sub_L<n>, evt_L<n>_<name>), in
+    chronological order; shuffle and duplicate them for a storm."""
+    out = []
+    for n in range(1, count + 1):
+        life = Lifecycle(n=n, email=email.format(n=n), start=(start or Lifecycle.start) + timedelta(seconds=n),
+                         livemode=livemode)
+        events = life.events()
+        out.extend(events[name] for name in names)
+    return sorted(out, key=lambda e: (e["created"], e["id"]))

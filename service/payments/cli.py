@@ -47,7 +47,7 @@ def reconcile(since, dry_run):  # noqa: ANN001,ANN201
     run = services.reconcile(
         db.session, current_app.extensions["stripe"], current_app.extensions["payments_settings"],
         since=since, dry_run=dry_run, now=now(), echo=click.echo,
-        progress=lambda items: progress(items, None, "subscriptions", every=500))
+        progress=lambda items: progress(items, None, "subscriptions", every=500), clock=now)
     verb = "would change" if dry_run else "changed"
     click.echo(f"Reconciliation {run.id}: examined {run.examined} subscription(s), {verb} {run.changed}"
                + (" (dry run: nothing written)" if dry_run else ""))

@@ -401,9 +401,13 @@ def list_subscriptions(client: stripe.StripeClient, since: date | None) -> Itera
 
 def reconcile(session: Session, client: stripe.StripeClient, settings: PaymentSettings, *, since: date | None,
               dry_run: bool, now: datetime, echo: Callable[[str], None] = lambda _line: None,
-              progress: Callable[[Iterable[Any]], Iterable[Any]] = lambda items: items) -> ReconciliationRun:
+              progress: Callable[[Iterable[Any]], Iterable[Any]] = lambda items: items,
+              clock: Callable[[], datetime] | None = None) -> ReconciliationRun:
     """Compare every subscription Stripe lists (status=all) with local state and repair what differs,
-    one locked transaction per subscription (safe while webhooks arrive). `dry_run` rolls back."""
+    one locked transaction per subscription (safe while webhooks arrive). `dry_run` rolls back.
+
+    Every observation is dated `now`, the start of the run: a webhook about a change Stripe made
+    while the run was listing is newer, so it wins whichever is applied first."""
     run = ReconciliationRun(started_at=now, dry_run=dry_run, since=since, examined=0, changed=0, summary="")
     session.add(run)
     session.commit()
@@ -434,7 +438,7 @@ def reconcile(session: Session, client: stripe.StripeClient, settings: PaymentSe
         errors.append(f"Stripe error after {examined} subscriptions: {type(exc).__name__} "
                       f"(request id {getattr(exc, 'request_id', '') or 'unknown'})")
     run = session.get(ReconciliationRun, run.id)  # type: ignore[assignment]
-    run.examined, run.changed, run.finished_at = examined, len(changes), now
+    run.examined, run.changed, run.finished_at = examined, len(changes), clock() if clock else now
     run.summary = json.dumps({"changes": [c.as_json() for c in changes], "errors": errors})
     session.commit()
     if errors:
