@@ -307,3 +307,34 @@ def test_replay_calls_the_payments_replay_and_is_audited(client, session, clock,
     entry = session.query(AuditEntry).one()
     assert entry.action == "webhook.replay" and entry.details["outcome"] == "applied"
     assert client.post("/staff/webhooks/999/replay", data={"csrf_token": token}).status_code == 404
+
+
+def test_link_of_the_call_to_action_must_be_absolute_http(client, session, clock, spring):
+    signed_in(client, session, clock, "editor")
+    token = csrf(client, "/staff/campaigns/spring/copy")
+    for bad in ("javascript:alert(1)", "/join", "news.example/join"):
+        r = client.post("/staff/campaigns/spring/copy", data={**COPY, "cta_url": bad, "csrf_token": token})
+        assert r.status_code == 422 and "full https://" in r.get_data(as_text=True)
+    r = client.post("/staff/campaigns/spring/copy",
+                    data={**COPY, "cta_url": "https://news.example/join?from=banner", "csrf_token": token})
+    assert r.status_code == 302
+
+
+@pytest.mark.parametrize("now", ["2025-04-01T12:00:00+00:00", "2025-08-01T12:00:00+00:00"])
+def test_dashboard_before_and_after_the_window(client, session, clock, spring, now):
+    from datetime import datetime
+
+    signed_in(client, session, clock, "viewer")
+    clock.set(datetime.fromisoformat(now))
+    r = client.get("/staff/campaigns/spring")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert 'id="chart-cumulative"' in html and 'id="chart-daily"' in html
+    expected = {"2025-04-01": ("scheduled", "61"), "2025-08-01": ("ended", "0")}[now[:10]]
+    assert f"status-{expected[0]}" in html and text_of(html, "days-left") == expected[1]
+    assert client.get("/v1/staff/campaigns/spring/stats").status_code == 200
+
+
+def test_anonymous_form_post_goes_to_sign_in_without_a_way_back_to_the_post(client, spring):
+    r = client.post("/staff/campaigns/spring/adjustments", data={"delta": "1", "reason": "x"})
+    assert r.status_code == 302 and r.headers["Location"] == "/staff/login"

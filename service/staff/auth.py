@@ -68,8 +68,10 @@ def load_token() -> Any:
 
 
 def login_redirect():  # noqa: ANN201
-    target = request.full_path.rstrip("?") if request.method == "GET" else request.path
-    return redirect(url_for("staff.login", next=target))
+    """To the sign-in page, coming back here afterwards (a page, not a form's POST endpoint)."""
+    if request.method == "GET":
+        return redirect(url_for("staff.login", next=request.full_path.rstrip("?")))
+    return redirect(url_for("staff.login"))
 
 
 def check_csrf() -> None:

@@ -139,8 +139,11 @@ def add_adjustment(session: Session, campaign: Campaign, *, delta: int, reason: 
 def edit_copy(session: Session, campaign: Campaign, *, staff: StaffUser, locale: str, stage: str,
               headline: str, body: str, cta_label: str, cta_url: str, now: datetime) -> Any:
     cta_url = (cta_url or "").strip()
-    if cta_url and not cta_url.startswith(("https://", "http://", "/")):
-        raise Invalid("cta_url must be an http(s) URL or a path.", errors={"cta_url": ["use https://… or /…"]})
+    if cta_url and not cta_url.lower().startswith(("https://", "http://")):
+        # the banner runs on the newsroom's pages, so a path would point at their site, and the widget
+        # drops anything but http(s) links
+        raise Invalid("cta_url must be an absolute http(s) URL.",
+                      errors={"cta_url": ["use a full https://… link, or leave it empty for the campaign's"]})
     row = campaigns.set_copy(session, campaign, locale=locale, stage=stage, headline=headline, body=body,
                              cta_label=cta_label, cta_url=cta_url, who=staff.email, now=now)
     audit(session, actor=staff.email, action="copy.edit", target=f"{campaign.slug}/{row.locale}/{stage}",
