@@ -92,7 +92,10 @@
     var ctl = w.AbortController ? new AbortController() : null;
     var url = base + "/v1/campaigns/" + encodeURIComponent(m.slug) + "/progress" +
       (m.locale ? "?locale=" + encodeURIComponent(m.locale) : "");
-    var timer = setTimeout(function () { if (ctl) ctl.abort(); finish(null, "timed out"); }, TIMEOUT);
+    var timer = setTimeout(function () {
+      try { if (ctl) ctl.abort(); } catch (e) { /* already settled */ }
+      finish(null, "timed out after " + TIMEOUT / 1000 + " s");
+    }, TIMEOUT);
 
     function finish(data, why) {
       if (done) return;
@@ -156,11 +159,13 @@
     if (w.IntersectionObserver) {
       seen = new IntersectionObserver(function (entries) {
         for (var i = 0; i < entries.length; i++) {
-          var e = entries[i];
-          if (!e.isIntersecting) continue;
-          seen.unobserve(e.target);
-          var m = e.target[NS], box = e.target.shadowRoot.querySelector(".mw");
-          beacon(m.slug, "impression", box ? box.getAttribute("lang") : m.locale);
+          try {
+            var e = entries[i];
+            if (!e.isIntersecting) continue;
+            seen.unobserve(e.target);
+            var m = e.target[NS], box = e.target.shadowRoot.querySelector(".mw");
+            beacon(m.slug, "impression", box ? box.getAttribute("lang") : m.locale);
+          } catch (x) { /* best effort */ }
         }
       }, { threshold: 0.5 });
     }
