@@ -39,6 +39,7 @@ def test_widget_js_is_small_and_has_no_placeholders_left(app):
     assert "__MW_" not in text
     assert json.dumps(markup.stylesheet()) in text  # the same declarations as the server-rendered fragment
     assert "import " not in text and "require(" not in text  # no dependencies
+    assert "innerHTML" not in text and "eval(" not in text  # data only ever becomes text
 
 
 def test_widget_js_short_cache_with_etag_and_304(client):

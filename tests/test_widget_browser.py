@@ -235,6 +235,29 @@ def test_hostile_host_css_does_not_break_it(page, service, host):
     assert not watch.errors and not watch.warnings
 
 
+def test_hostile_copy_is_text_and_unsafe_links_are_dropped(page, service, host, session, clock, campaign):
+    for stage in ("launch", "scheduled", "momentum", "final_push", "goal_reached", "ended"):
+        services.set_copy(session, campaign, locale="en", stage=stage,
+                          headline='<img src=x onerror="window.pwned=1"> {count}', body="<b>bold</b>",
+                          cta_label="Join", cta_url="javascript:window.pwned=1", now=clock.now())
+    session.commit()
+    watch = Watch(page)
+    page.goto(host.page("/xss", snippet(service) + script(service)))
+    (bar,) = rendered(page)
+    assert bar["headline"] == '<img src=x onerror="window.pwned=1"> 12,345' and bar["body"] == "<b>bold</b>"
+    assert bar["href"] is None  # no link rather than a javascript: one
+    assert page.evaluate("window.pwned") is None and not watch.errors
+
+
+def test_call_to_action_is_reachable_with_the_keyboard(page, service, host):
+    page.goto(host.page("/keyboard", snippet(service) + script(service)))
+    rendered(page)
+    page.keyboard.press("Tab")
+    focused = page.evaluate("""() => { const a = document.activeElement.shadowRoot.activeElement;
+        return [a.tagName, a.textContent, getComputedStyle(a).outlineStyle]; }""")
+    assert focused == ["A", "Help us reach 25,000 members by the end of 2025.", "solid"]
+
+
 def test_custom_properties_restyle_it(page, service, host):
     url = host.page("/themed", snippet(service, extra='style="--membership-bar-color: rgb(138, 28, 28)"')
                     + script(service))
