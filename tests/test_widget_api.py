@@ -331,3 +331,17 @@ def test_past_the_goal_the_bar_is_full_and_says_the_real_count(client, session, 
     assert 'aria-valuenow="25000"' in html and 'aria-valuemax="25000"' in html  # valuenow may not exceed max
     assert 'aria-valuetext="26,000 out of 25,000 members"' in html
     assert "width:100%" in html
+
+
+def test_concurrent_beacons_all_count(app, session, demo_campaign):
+    """Many workers adding to the same row: the upsert never loses an increment or hits the unique key."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def post(i: int) -> int:
+        return app.test_client().post("/v1/campaigns/members-25k/events", json={"type": "click"},
+                                      environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(post, range(40)))
+    assert codes == [204] * 40
+    assert counters(session) == {(date(2025, 3, 1), "click", "en"): 40}
