@@ -26,8 +26,10 @@ install-test: $(VENV)/.installed-test
 migrate: install
 	$(BIN)/flask db upgrade
 
+DEMO_SIGNUPS ?= 20000
+
 demo: migrate
-	$(BIN)/flask demo
+	$(BIN)/flask demo --signups $(DEMO_SIGNUPS)
 
 run: demo
 	@echo ""
@@ -36,6 +38,7 @@ run: demo
 	@echo "  in Ukrainian  : http://$(HOST):$(PORT)/v1/campaigns/members-25k/progress?locale=uk"
 	@echo "  OpenAPI       : http://$(HOST):$(PORT)/openapi.json"
 	@echo "  widget demo   : http://$(HOST):$(PORT)/demo"
+	@echo "  staff         : http://$(HOST):$(PORT)/staff/ (first: $(BIN)/flask staff create --email you@example.org --role admin)"
 	@$(BIN)/flask urls --host $(HOST) --port $(PORT) 2>/dev/null || true
 	@echo ""
 	$(BIN)/flask run --host $(HOST) --port $(PORT)

@@ -80,6 +80,12 @@ def test_demo_command_seeds_sign_ups(runner, session, clock):
     c = session.scalar(select(Campaign))
     assert session.scalar(select(func.count(Member.id))) == 1200
     assert 1000 < c.count <= 1200
+    again = runner.invoke(args=["demo", "--signups", "1200"])  # `make run` asks every time: once is enough
+    assert again.exit_code == 0 and "1,200 seeded sign-ups exist already" in again.output
+    assert session.scalar(select(func.count(Member.id))) == 1200
+    more = runner.invoke(args=["demo", "--signups", "300", "--more"])
+    assert more.exit_code == 0 and "Seeded 300 sign-ups" in more.output
+    assert session.scalar(select(func.count(Member.id))) == 1500
 
 
 def test_dashboard_reads_roll_ups_never_members(client, session, clock, demo_campaign):

@@ -81,9 +81,10 @@ def recount(slug):  # noqa: ANN001,ANN201
 @click.command("demo")
 @click.option("--signups", type=click.IntRange(min=0, max=5_000_000), default=0,
               help="Also seed N realistic sign-ups (spread over the campaign, ~8% cancelled)")
+@click.option("--more", is_flag=True, help="Seed even if the campaign has seeded sign-ups already")
 @domain_errors
-def demo_command(signups):  # noqa: ANN001,ANN201
-    """Create the demo campaign members-25k if no campaign exists."""
+def demo_command(signups, more):  # noqa: ANN001,ANN201
+    """Create the demo campaign members-25k if no campaign exists; --signups N brings it to life."""
     has_any = db.session.scalar(select(func.count(Campaign.id)))
     if has_any:
         click.echo("A campaign exists already; the demo campaign was not created.")
@@ -99,6 +100,10 @@ def demo_command(signups):  # noqa: ANN001,ANN201
 
         target = db.session.scalar(select(Campaign).where(Campaign.slug == demo.SLUG)) or db.session.scalar(
             select(Campaign).order_by(Campaign.created_at.desc()))
+        seeded = seed.next_number(db.session) - 1
+        if seeded and not more:  # `make run` asks every time: seed once
+            click.echo(f"{seeded:,} seeded sign-ups exist already; add --more to seed {signups:,} more.")
+            return
         started = time.monotonic()
         count = seed.seed_signups(db.session, target, signups, now(),
                                   progress=lambda items, total, label: progress(items, total, label, every=1))
