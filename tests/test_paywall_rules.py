@@ -3,6 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.paywall import rules
 from service.paywall.rules import Standing, Sub
@@ -170,3 +172,41 @@ def test_grace_counts_from_the_failed_payment_when_known():
     assert standing(sub, paid=NOW - 60 * DAY) == Standing("grace", NOW + 2 * DAY)
     late = Sub("past_due", NOW + 25 * DAY, payment_failed_at=NOW - 8 * DAY)
     assert standing(late, paid=NOW - 60 * DAY).kind == "lapsed"
+
+
+# --- property: the meter's invariants over random reading histories --------------------------------
+
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=4), st.integers(min_value=1, max_value=10),
+       st.lists(st.tuples(st.integers(0, 6), st.integers(0, 5 * 24)), max_size=40))
+def test_meter_invariants(limit, period_days, steps):
+    """Stored like meter_reads (one row per article, read_at moved forward on a counted re-read):
+    never more than `limit` articles live in any window; a live article is always free; a denial's
+    resets_at is when the next new article is allowed."""
+    store: dict[str, datetime] = {}
+    now = NOW
+    for article_n, hours in steps:
+        now += timedelta(hours=hours)
+        article = f"a{article_n}"
+        m = rules.meter(list(store.items()), article, now=now, limit=limit, period_days=period_days)
+        start = now - timedelta(days=period_days)
+        live = {a for a, t in store.items() if t > start}
+        if article in live:
+            assert m.allowed and not m.record
+        elif len(live) < limit:
+            assert m.allowed and m.record
+        else:
+            assert not m.allowed
+            if m.resets_at is not None:
+                later = rules.meter(list(store.items()), article, now=m.resets_at, limit=limit,
+                                    period_days=period_days)
+                assert later.allowed
+                assert not rules.meter(list(store.items()), article, now=m.resets_at - timedelta(seconds=1),
+                                       limit=limit, period_days=period_days).allowed
+        if m.record:
+            store[article] = now
+        assert len({a for a, t in store.items() if t > start}) <= limit
+        assert m.used == len({a for a, t in store.items() if t > start})
+        assert m.remaining == max(0, limit - m.used)
