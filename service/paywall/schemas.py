@@ -69,7 +69,7 @@ class EntitlementSchema(ma.Schema):
 
 class AccessResponseSchema(ma.Schema):
     access = fields.String(required=True, validate=validate.OneOf(("granted", "denied")))
-    reason = fields.String(required=True, validate=validate.OneOf((*REASONS, "degraded")),
+    reason = fields.String(required=True, validate=validate.OneOf(REASONS),
                            metadata={"description": "`degraded`: the database is down and ACCESS_FAIL_MODE is open"})
     member = fields.Nested(MemberSummarySchema, allow_none=True)
     meter = fields.Nested(MeterSchema, allow_none=True)
