@@ -31,7 +31,8 @@ GENERIC_COPY = {
 
 
 def get_campaign(session: Session, slug: str) -> Campaign:
-    campaign = session.scalar(select(Campaign).where(Campaign.slug == slug)) if len(slug) <= 64 else None
+    # A slug that cannot exist (too long, NUL bytes that PostgreSQL refuses, ...) is not looked up.
+    campaign = session.scalar(select(Campaign).where(Campaign.slug == slug)) if SLUG_RE.match(slug) else None
     if campaign is None:
         raise NotFound(f"No campaign with slug '{slug[:64]}'.")
     return campaign

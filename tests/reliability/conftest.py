@@ -27,12 +27,15 @@ def demo_campaign(app, session, clock):
 def dump_tables(engine: sa.Engine) -> dict[str, list[tuple]]:
     """Every row of every table (except alembic's), sorted: equal dumps mean an unchanged database."""
     out: dict[str, list[tuple]] = {}
-    meta = sa.MetaData()
-    meta.reflect(bind=engine)
+    key = str(engine.url)
+    if key not in _reflected:
+        meta = sa.MetaData()
+        meta.reflect(bind=engine)
+        _reflected[key] = [t for name, t in sorted(meta.tables.items()) if name != "alembic_version"]
     with engine.connect() as conn:
-        for name, table in sorted(meta.tables.items()):
-            if name == "alembic_version":
-                continue
-            rows = conn.execute(sa.select(table)).all()
-            out[name] = sorted((tuple(r) for r in rows), key=repr)
+        for table in _reflected[key]:
+            out[table.name] = sorted((tuple(r) for r in conn.execute(sa.select(table))), key=repr)
     return out
+
+
+_reflected: dict[str, list[sa.Table]] = {}  # the schema is the same in every test of a session
