@@ -75,7 +75,11 @@ def access(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
 
 
 def _email_key() -> str:
-    data = request.get_json(silent=True)
+    """The rate-limit key of a sign-in request: its normalised address (parsing errors: one shared key)."""
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # absurdly nested JSON; the body's parser refuses it right after
+        data = None
     email = data.get("email") if isinstance(data, dict) else None
     return "magic-link-email:" + (normalize_email(email)[:320] if isinstance(email, str) else "-")
 
