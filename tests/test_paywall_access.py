@@ -461,3 +461,10 @@ def test_access_has_its_own_generous_rate_limit(app_config):
                  for _ in range(3)]
         db.session.remove()
     assert codes == [200, 200, 200]
+
+
+def test_first_read_of_a_new_reader_is_one_insert(client):
+    with Statements(db.engine) as s:
+        body = ask(client, "a1")
+    assert body["meter"]["used"] == 1
+    assert [q.split()[0] for q in s.sql] == ["INSERT"], s.sql

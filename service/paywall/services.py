@@ -215,11 +215,14 @@ def charge_meter(session: Session, settings: Settings, reader_id: str, article_i
     """Decide and record a non-member's read of a members-only article."""
     limit, period = settings.meter_limit, settings.meter_period_days
     start = rules.window_start(now, period)
-    if not new_reader:
-        result = rules.meter(_counted(session, reader_id, start), article_id, now=now, limit=limit,
-                             period_days=period)
-        if not result.record:  # a free re-read, or the meter is exhausted: nothing to write
-            return result
+    if new_reader:  # an id minted for this request: nobody else can hold it, and it has no reads yet
+        result = rules.meter([], article_id, now=now, limit=limit, period_days=period)
+        if result.record:
+            _record_read(session, reader_id, article_id, now)
+        return result
+    result = rules.meter(_counted(session, reader_id, start), article_id, now=now, limit=limit, period_days=period)
+    if not result.record:  # a free re-read, or the meter is exhausted: nothing to write
+        return result
     _lock_reader(session, reader_id)
     result = rules.meter(_counted(session, reader_id, start), article_id, now=now, limit=limit, period_days=period)
     if result.record:
@@ -338,8 +341,8 @@ def add_prompt(session: Session, ctx: Context, payload: dict[str, Any], *, artic
     return payload
 
 
-FALLBACK_PROMPT = {"headline": "Become a member", "body": "Members read every article and keep our journalism "
-                   "free of paywalls for those who cannot pay.", "cta_label": "Become a member"}
+FALLBACK_PROMPT = {"headline": "Become a member", "body": "Members read every article, and make our journalism "
+                   "possible.", "cta_label": "Become a member"}
 
 
 def _pick_campaign(session: Session, slug: str, now: datetime) -> str | None:
