@@ -141,7 +141,7 @@ def verify(payload: bytes, header: str | None, settings: PaymentSettings) -> dic
         raise SignatureError("The Stripe-Signature header does not match the body.")
     try:
         return events.check_event(json.loads(body))
-    except (ValueError, events.NotAnEvent) as exc:
+    except (ValueError, RecursionError, events.NotAnEvent) as exc:
         raise SignatureError(f"The body is not a Stripe event: {exc}") from exc
 
 
