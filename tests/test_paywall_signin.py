@@ -490,3 +490,14 @@ def test_development_key_is_kept_in_instance(app_config, tmp_path, monkeypatch):
     a = create_app(cfg)
     b = create_app(cfg)
     assert a.extensions["paywall"].keys.jwks() == b.extensions["paywall"].keys.jwks()
+
+
+def test_no_enumeration_same_database_work_for_both(client, session, member):
+    from tests.test_paywall_access import Statements
+
+    def shapes(email):
+        with Statements(db.engine) as s:
+            assert request_link(client, email).status_code == 202
+        return [" ".join(q.split()[:3]) for q in s.sql]
+
+    assert shapes("member@example.org") == shapes("stranger@example.org")
