@@ -501,3 +501,11 @@ def test_no_enumeration_same_database_work_for_both(client, session, member):
         return [" ".join(q.split()[:3]) for q in s.sql]
 
     assert shapes("member@example.org") == shapes("stranger@example.org")
+
+
+def test_malformed_smtp_url_refuses_to_start(app_config):
+    from service import create_app
+    from service.config import ConfigError
+
+    with pytest.raises(ConfigError, match="SMTP_URL"):
+        create_app({**app_config, "SMTP_URL": "mail.example.org:25"})

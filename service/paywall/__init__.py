@@ -12,8 +12,16 @@ def init_app(app) -> None:  # noqa: ANN001
     from service.config import ConfigError
     from service.extensions import api
     from service.paywall import cli, services, tokens, views
+    from service.paywall.mail import SmtpSettings
 
     settings = services.Settings.from_config(app.config)
+    if settings.smtp_url:
+        try:
+            SmtpSettings.parse(settings.smtp_url)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+    elif app.config.get("SERVICE_ENV") == "production":
+        log.error("SMTP_URL is not set: sign-in mail is kept in the outbox table and never delivered")
     pem = app.config.get("ENTITLEMENT_KEYS") or ""
     if pem:
         try:
