@@ -394,6 +394,11 @@ def test_claim_trial_without_payment_is_ok(stripe_app, fake_stripe, clock):
     assert stripe_app.test_client().post("/v1/checkout/sessions/cs_test_done/claim").status_code == 200
 
 
+def test_claim_of_a_one_off_payment_is_409(stripe_app, fake_stripe, clock):
+    fake_stripe.reply("GET", r"/v1/checkout/sessions/cs_test_done", completed_session(clock, mode="payment"))
+    assert stripe_app.test_client().post("/v1/checkout/sessions/cs_test_done/claim").status_code == 409
+
+
 def test_claim_too_old_is_409(stripe_app, fake_stripe, clock):
     fake_stripe.reply("GET", r"/v1/checkout/sessions/cs_test_done",
                       completed_session(clock, created=int(clock.now().timestamp()) - 2 * 86400))

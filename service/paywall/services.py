@@ -510,6 +510,8 @@ def claim_checkout(session: Session, settings: Settings, client: stripe.StripeCl
         raise NotFound("No such Checkout Session.")
     cs = _stripe_call(lambda: client.v1.checkout.sessions.retrieve(session_id), "Checkout Session")
     status, paid = _field(cs, "status"), _field(cs, "payment_status")
+    if _field(cs, "mode") != "subscription":
+        raise Conflict("This checkout is not a membership (subscription) checkout.")
     if status != "complete" or paid not in ("paid", "no_payment_required"):
         raise Conflict("This checkout is not complete and paid yet.", checkout_status=status, payment_status=paid)
     created = _field(cs, "created")
