@@ -380,3 +380,29 @@ def test_on_equal_times_canceled_wins(client, session, campaign):
         session.expire_all()
         status = session.scalar(select(Subscription.status).where(Subscription.stripe_id == life.subscription))
         assert status == "canceled", first
+
+
+def test_paid_invoice_makes_an_incomplete_subscription_active(client, session, campaign):
+    """Checkout's subscription is created incomplete; its paid first invoice may arrive before the update."""
+    life = Lifecycle()
+    incomplete = build_event("customer.subscription.created", subscription(
+        life.subscription, life.customer, status="incomplete", created=life.at(0)), created=life.at(0))
+    post(client, incomplete)
+    assert member(session).status == "pending"
+    post(client, life.events()["first_paid"])
+    assert member(session).status == "active" and count(session) == 1
+    assert session.scalar(select(Subscription.status)) == "active"
+
+
+def test_paid_retry_after_a_failure_is_active_again(client, session, campaign):
+    from tests.stripe_events import invoice
+
+    life = Lifecycle()
+    events = life.events()
+    for name in ("created", "first_paid", "payment_failed"):
+        post(client, events[name])
+    assert member(session).status == "past_due"
+    retry = build_event("invoice.paid", invoice("in_L1_3", life.customer, life.subscription, created=life.at(61),
+                                                email=life.email), created=life.at(61))
+    post(client, retry)
+    assert member(session).status == "active"

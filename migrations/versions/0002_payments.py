@@ -124,6 +124,7 @@ def upgrade():
     )
     with op.batch_alter_table("membership_invoices") as b:
         b.create_index(b.f("ix_membership_invoices_customer_id"), ["customer_id"])
+        b.create_index(b.f("ix_membership_invoices_subscription_id"), ["subscription_id"])
 
     op.create_table(
         "stripe_payments",

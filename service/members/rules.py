@@ -48,14 +48,21 @@ def is_newer(at: datetime, status: str, event_id: str,
     return (at, terminal_rank(status), event_id) > (last_at, terminal_rank(last_status), last_event_id)
 
 
-def effective_status(snapshot_status: str, snapshot_at: datetime | None, payment_failed_at: datetime | None
-                     ) -> str:
-    """The subscription's Stripe status, with a renewal failure newer than the last snapshot making an
-    active subscription past_due (invoice.payment_failed may arrive without its subscription update)."""
-    if payment_failed_at is not None and (snapshot_at is None or payment_failed_at > snapshot_at):
-        if snapshot_status in ("", "active", "trialing"):
-            return "past_due"
-    return snapshot_status or "incomplete"
+def effective_status(snapshot_status: str, snapshot_at: datetime | None, payment_failed_at: datetime | None,
+                     last_paid_at: datetime | None = None) -> str:
+    """The subscription's Stripe status from its newest snapshot, corrected by invoice facts newer than it
+    (invoice events may arrive before, or without, the subscription update that goes with them):
+    a paid invoice makes an incomplete subscription active; a renewal failure newer than both the
+    snapshot and the last paid invoice makes an active one past_due."""
+    status = snapshot_status or "incomplete"
+    if status == "incomplete" and last_paid_at is not None and (snapshot_at is None or last_paid_at >= snapshot_at):
+        status = "active"
+    newest_good = max((t for t in (snapshot_at, last_paid_at) if t is not None), default=None)
+    if payment_failed_at is not None and (newest_good is None or payment_failed_at > newest_good):
+        # (with no snapshot, the failure of a renewal still says the subscription exists and is failing)
+        if status in ("active", "trialing") or not snapshot_status:
+            status = "past_due"
+    return status
 
 
 @dataclass(frozen=True)

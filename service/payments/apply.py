@@ -189,7 +189,10 @@ def observe_subscription(ctx: Context, sub: Subscription, snap: events.Subscript
 
 
 def refresh_status(ctx: Context, sub: Subscription, changes: dict[str, tuple[Any, Any]] | None = None) -> None:
-    status = rules.effective_status(sub.stripe_status, sub.last_event_at, sub.payment_failed_at)
+    last_paid = ctx.session.scalar(select(func.max(MembershipInvoice.paid_at))
+                                   .where(MembershipInvoice.subscription_id == sub.stripe_id))
+    status = rules.effective_status(sub.stripe_status, sub.last_event_at, sub.payment_failed_at,
+                                    _aware(last_paid) if last_paid is not None else None)
     if sub.status != status:
         if changes is not None:
             changes["status"] = (sub.status, status)

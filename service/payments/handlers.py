@@ -88,6 +88,10 @@ def on_invoice_paid(ctx: Context, obj: dict[str, Any]) -> str:
                                           currency=str(obj.get("currency") or "")[:3], created_at=ctx.now))
     elif paid_at < row.paid_at:
         row.paid_at = paid_at
+    ctx.session.flush()
+    sub = ctx.session.scalar(select(Subscription).where(Subscription.stripe_id == sub_id))
+    if sub is not None:  # a payment newer than the last snapshot may change its status
+        refresh_status(ctx, sub)
     return "applied"
 
 

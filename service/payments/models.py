@@ -118,7 +118,7 @@ class MembershipInvoice(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[str] = mapped_column(String(255), unique=True)
     customer_id: Mapped[str] = mapped_column(String(255), index=True)
-    subscription_id: Mapped[str] = mapped_column(String(255), default="")
+    subscription_id: Mapped[str] = mapped_column(String(255), default="", index=True)
     paid_at: Mapped[datetime]
     amount_paid: Mapped[int] = mapped_column(Integer, default=0)
     currency: Mapped[str] = mapped_column(String(3), default="")
