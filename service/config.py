@@ -61,13 +61,13 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "STAFF_LOGIN_RATE_LIMIT": ("20 per minute", str),
     "STAFF_SESSION_HOURS": (12.0, float),
     # Operations (service/ops): limits, proxies, metrics, logs, degradation, body size.
-    "RATELIMIT_PROGRESS": ("1200/minute", str),
+    "RATELIMIT_PROGRESS": ("", str),  # off: limit the hot progress JSON at the edge (see README)
     "RATELIMIT_PUBLIC_WRITE": ("120/minute;1200/hour", str),
     "PROXY_HOPS": (0, int),
     "METRICS_TOKEN": ("", str),
     "METRICS_ALLOWED_NETWORKS": ("127.0.0.1/32,::1/128", str),
     "LOG_FORMAT": ("json", str),
-    "LOG_REQUESTS": (True, lambda v: v.strip().lower() not in ("0", "false", "no", "off")),
+    "LOG_REQUESTS": ("except-progress", str),  # all | except-progress | errors | off
     "ACCESS_FAIL_MODE": ("open", str),
     "DB_RETRY_AFTER": (5, int),
     "DB_CONNECT_TIMEOUT": (5, int),

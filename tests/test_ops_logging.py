@@ -101,3 +101,48 @@ def test_text_format_for_development(app):
     finally:
         logging.getLogger().removeHandler(handler)
     assert "hello [redacted]" in stream.getvalue()
+
+
+@pytest.fixture
+def demo_campaign(app, session, clock):
+    from datetime import UTC, datetime
+
+    from service.campaigns import demo
+
+    clock.set(datetime(2025, 3, 1, 9, 0, tzinfo=UTC))
+    c = demo.create_demo(session, clock.now())
+    session.commit()
+    return c
+
+
+def test_by_default_progress_hits_are_not_logged_but_everything_else_is(client, log_stream, demo_campaign):
+    client.get("/v1/campaigns/members-25k/progress")
+    client.get("/v1/campaigns/nope/progress")
+    client.get("/healthz")
+    paths = [(r["path"], r["status"]) for r in lines(log_stream) if r["logger"] == "service.access"]
+    assert paths == [("/v1/campaigns/nope/progress", 404), ("/healthz", 200)]
+
+
+@pytest.mark.parametrize(("mode", "expected"), [
+    ("all", 3), ("true", 3), ("errors", 1), ("off", 0), ("false", 0)])
+def test_log_requests_modes(app_config, mode, expected, demo_campaign):
+    from service import create_app
+
+    app = create_app({**app_config, "LOG_REQUESTS": mode})
+    stream = io.StringIO()
+    handler = logs.configure("INFO", "json", stream=stream)
+    try:
+        client = app.test_client()
+        client.get("/v1/campaigns/members-25k/progress")
+        client.get("/v1/campaigns/nope/progress")
+        client.get("/healthz")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert len([r for r in lines(stream) if r["logger"] == "service.access"]) == expected
+
+
+def test_an_unknown_log_mode_is_refused():
+    from service.config import ConfigError
+
+    with pytest.raises(ConfigError, match="LOG_REQUESTS"):
+        logs.request_log_mode("verbose")

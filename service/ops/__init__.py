@@ -8,15 +8,21 @@ request (request id, start time, body size) and one after (metrics, headers, one
 from __future__ import annotations
 
 import logging
+import os
 import re
-import uuid
 from time import perf_counter
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,128}")
+SLOW_SECONDS = 1.0  # a request at least this slow is always logged (unless LOG_REQUESTS=off)
 access_log = logging.getLogger("service.access")
+
+
+def new_request_id() -> str:
+    """32 random hex digits (as random as a uuid4, without building a UUID object)."""
+    return os.urandom(16).hex()
 
 
 def init_app(app: Flask) -> None:
@@ -47,41 +53,66 @@ def init_app(app: Flask) -> None:
     max_length = int(cfg.get("MAX_CONTENT_LENGTH") or 0)
     static_headers = security.static_headers(cfg)
     embed_csp = security.embed_csp(cfg)
-    log_requests = bool(cfg.get("LOG_REQUESTS", True))
+    log_mode = logs.request_log_mode(cfg.get("LOG_REQUESTS", "except-progress"))
+    log_all = log_mode == "all"
     cache_sync = metrics.CacheSync()
     progress_endpoint = ratelimits.PROGRESS_ENDPOINT
+    record_request = metrics.record_request
+    apply_headers = security.apply
 
+    # Each proxy (request, g) is resolved once per hook: a LocalProxy lookup costs about a microsecond.
     def start_request() -> None:
-        g.t0 = perf_counter()
-        rid = request.headers.get("X-Request-ID")
-        g.request_id = rid if rid and REQUEST_ID_RE.fullmatch(rid) else uuid.uuid4().hex
-        length = request.content_length
-        if max_length and length is not None and length > max_length:
-            raise RequestEntityTooLarge(f"The request body is larger than {max_length} bytes.")
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        ctx = g._get_current_object()  # type: ignore[attr-defined]
+        ctx.t0 = perf_counter()
+        rid = req.headers.get("X-Request-ID")
+        ctx.request_id = rid if rid and REQUEST_ID_RE.fullmatch(rid) else new_request_id()
+        if max_length and req.environ.get("CONTENT_LENGTH"):
+            length = req.content_length
+            if length is not None and length > max_length:
+                raise RequestEntityTooLarge(f"The request body is larger than {max_length} bytes.")
 
     def finish_request(response: Response) -> Response:
-        seconds = perf_counter() - g.get("t0", perf_counter())
-        rule = request.url_rule
-        endpoint = request.endpoint
-        metrics.record_request(rule.rule if rule is not None else None, request.method, response.status_code, seconds)
-        rid = g.get("request_id") or uuid.uuid4().hex
+        end = perf_counter()
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        ctx = g._get_current_object()  # type: ignore[attr-defined]
+        seconds = end - getattr(ctx, "t0", end)
+        status = response.status_code
+        rule = req.url_rule
+        method = req.method
+        record_request(rule.rule if rule is not None else None, method, status, seconds)
+        rid = getattr(ctx, "request_id", None) or new_request_id()
         headers = response.headers
-        headers["X-Request-ID"] = rid
-        if "Retry-After" in headers:
+        present = {name.lower() for name in headers.keys()}
+        if "x-request-id" in present:
+            headers["X-Request-ID"] = rid
+        else:
+            headers.add("X-Request-ID", rid)
+        if "retry-after" in present:
             # Flask-Limiter puts its window's Retry-After on every response of a limited route;
             # it only means something on a 429, and a 503 keeps the value its handler chose.
-            own = g.get("retry_after")
+            own = getattr(ctx, "retry_after", None)
             if own is not None:
                 headers["Retry-After"] = own
-            elif response.status_code != 429:
+            elif status != 429:
                 del headers["Retry-After"]
-        security.apply(response, request.path, endpoint, static_headers, embed_csp, production)
+        endpoint = req.endpoint
+        path = req.path
+        apply_headers(response, present, path, endpoint, static_headers, embed_csp, production)
         if endpoint == progress_endpoint:
             cache_sync.sync(app.extensions.get("progress_cache"))
-        if log_requests:
-            access_log.info("%s %s %s", request.method, request.path, response.status_code, extra={
-                "request_id": rid, "method": request.method, "path": request.path,
-                "status": response.status_code, "duration_ms": round(seconds * 1000, 2)})
+        if log_all:
+            log_it = True
+        elif log_mode == "off":
+            log_it = False
+        elif status >= 400 or seconds >= SLOW_SECONDS:
+            log_it = True
+        else:
+            log_it = log_mode == "except-progress" and endpoint != progress_endpoint
+        if log_it:
+            access_log.info("%s %s %s", method, path, status, extra={
+                "request_id": rid, "method": method, "path": path, "status": status,
+                "duration_ms": round(seconds * 1000, 2)})
         return response
 
     # First before any other hook (the rate limiter's too), so that every response has a request id.

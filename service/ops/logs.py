@@ -27,8 +27,12 @@ _PATTERNS = [
 EXTRA_FIELDS = ("request_id", "method", "path", "endpoint", "status", "duration_ms", "event", "outcome")
 
 
+# One cheap search first: most lines hold nothing to mask, and then no pattern runs.
+_ANY = re.compile(r"@|eyJ|(?:sk|rk|pk)_(?:live|test)_|whsec_|(?i:bearer)")
+
+
 def redact(text: str) -> str:
-    if not text:
+    if not text or not _ANY.search(text):
         return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
@@ -65,11 +69,22 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode  # one encoder, not one per line
+
+
 class JsonFormatter(logging.Formatter):
+    _second = -1
+    _stamp = ""
+
+    def _timestamp(self, created: float, msecs: float) -> str:
+        second = int(created)
+        if second != self._second:  # strftime once a second, not once a line
+            self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._stamp}.{int(msecs):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "timestamp": self._timestamp(record.created, record.msecs),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -82,12 +97,31 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = redact(self.formatException(record.exc_info))
         if record.exc_text:
             out["exception"] = record.exc_text
-        return json.dumps(out, ensure_ascii=False, default=str)
+        return _encode(out)
 
 
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+
+
+REQUEST_LOG_MODES = ("all", "except-progress", "errors", "off")
+
+
+def request_log_mode(value: object) -> str:
+    """LOG_REQUESTS: `all`, `except-progress` (default: not the progress JSON's 2xx/304 answers, which
+    the metrics count and the CDN or nginx logs; one line costs about as much as the hooks together),
+    `errors` (4xx/5xx and slow requests) or `off`; true/false mean all/off."""
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return "all"
+    if text in ("0", "false", "no", ""):
+        return "off"
+    if text not in REQUEST_LOG_MODES:
+        from service.config import ConfigError
+
+        raise ConfigError(f"LOG_REQUESTS must be one of {', '.join(REQUEST_LOG_MODES)}")
+    return text
 
 
 _HANDLER_NAME = "membership-service"

@@ -20,6 +20,7 @@ from service.config import csv
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 HTML_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}")
+HTML_CSP_NO_FRAMING = HTML_CSP.format(ancestors="'none'")
 # Endpoints and path prefixes that other sites load (the widget helper's routes and the progress JSON).
 CROSS_ORIGIN_ENDPOINTS = {"campaigns.progress"}
 CROSS_ORIGIN_PREFIXES = ("/embed/", "/widget", "/v1/widget")
@@ -47,24 +48,26 @@ def static_headers(config: Mapping[str, Any]) -> dict[str, str]:
     return headers
 
 
-def apply(response: Response, path: str, endpoint: str | None, static: dict[str, str], embed_csp: str,
-          production: bool) -> None:
+def apply(response: Response, present: set[str], path: str, endpoint: str | None, static: dict[str, str],
+          embed_csp: str, production: bool) -> None:
+    """Adds the missing headers; `present` holds the lower-cased names the response has already."""
     headers = response.headers
+    add = headers.add  # appends without scanning (every name here was checked against `present`)
     for name, value in static.items():
-        if name not in headers:
-            headers[name] = value
+        if name.lower() not in present:
+            add(name, value)
     embed = path.startswith(EMBED_PREFIXES)
-    if "Content-Security-Policy" not in headers:
+    if "content-security-policy" not in present:
         if response.mimetype == "text/html":
-            headers["Content-Security-Policy"] = embed_csp if embed else HTML_CSP.format(ancestors="'none'")
+            add("Content-Security-Policy", embed_csp if embed else HTML_CSP_NO_FRAMING)
         else:
-            headers["Content-Security-Policy"] = JSON_CSP
-    if not embed and "X-Frame-Options" not in headers:
-        headers["X-Frame-Options"] = "DENY"
-    if "Cross-Origin-Resource-Policy" not in headers:
+            add("Content-Security-Policy", JSON_CSP)
+    if not embed and "x-frame-options" not in present:
+        add("X-Frame-Options", "DENY")
+    if "cross-origin-resource-policy" not in present:
         cross = endpoint in CROSS_ORIGIN_ENDPOINTS or path.startswith(CROSS_ORIGIN_PREFIXES)
-        headers["Cross-Origin-Resource-Policy"] = "cross-origin" if cross else "same-origin"
-    if production and "Set-Cookie" in headers:
+        add("Cross-Origin-Resource-Policy", "cross-origin" if cross else "same-origin")
+    if production and "set-cookie" in present:
         _secure_cookies(response)
 
 
