@@ -120,17 +120,27 @@ class WrkResult:
     non_2xx: int
     socket_errors: int
     latency_avg_ms: float
+    wrapped: bool = False  # post_lines.lua ran out of pre-built requests and repeated some
+
+    @property
+    def ok_rps(self) -> float:
+        """Requests per second that got a 2xx or 3xx."""
+        return self.rps * (1 - self.non_2xx / self.requests) if self.requests else 0.0
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
 def wrk(url: str, *, threads: int = 2, connections: int = 32, duration: float = 5, script: Path | None = None,
-        timeout: float = 10) -> WrkResult:
+        args: list[str] | None = None, headers: dict[str, str] | None = None, timeout: float = 10) -> WrkResult:
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", f"--timeout={timeout:g}s"]
+    for name, value in (headers or {}).items():
+        argv += ["-H", f"{name}: {value}"]
     if script:
         argv += ["-s", str(script)]
     argv.append(url)
+    if args:
+        argv += ["--", *args]
     out = subprocess.run(argv, capture_output=True, text=True, check=True,  # noqa: S603
                          timeout=duration + timeout + 30).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -142,4 +152,5 @@ def wrk(url: str, *, threads: int = 2, connections: int = 32, duration: float = 
         rps=rps, requests=requests, non_2xx=int(non.group(1)) if non else 0,
         socket_errors=sum(int(g) for g in sock.groups()) if sock else 0,
         latency_avg_ms=float(lat.group(1)) * _UNITS[lat.group(2)] if lat else 0.0,
+        wrapped="WRAPPED" in out,
     )
