@@ -44,7 +44,8 @@ def static_headers(config: Mapping[str, Any]) -> dict[str, str]:
         "Referrer-Policy": "strict-origin-when-cross-origin",
     }
     if config.get("SERVICE_ENV") == "production":
-        headers["Strict-Transport-Security"] = f"max-age={int(config.get('HSTS_MAX_AGE', 31_536_000))}; includeSubDomains"
+        max_age = int(config.get("HSTS_MAX_AGE", 31_536_000))
+        headers["Strict-Transport-Security"] = f"max-age={max_age}; includeSubDomains"
     return headers
 
 
