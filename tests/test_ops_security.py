@@ -168,3 +168,21 @@ def test_production_refuses_an_unknown_access_fail_mode(database_url):
 
     with pytest.raises(ConfigError, match="ACCESS_FAIL_MODE"):
         create_app({**TEST_CONFIG, "DATABASE_URL": database_url, "ACCESS_FAIL_MODE": "maybe"})
+
+
+def test_cors_only_where_the_widget_needs_it(client, demo_campaign):
+    origin = {"Origin": "https://elsewhere.example"}
+    assert client.get("/v1/campaigns/members-25k/progress", headers=origin).headers.get("Access-Control-Allow-Origin")
+    assert "Access-Control-Allow-Origin" not in client.get("/healthz", headers=origin).headers
+    assert "Access-Control-Allow-Origin" not in client.get("/readyz", headers=origin).headers
+
+
+def test_the_widgets_own_embed_page_keeps_its_policy_and_may_be_framed(client, demo_campaign):
+    r = client.get("/embed/campaigns/members-25k")
+    if r.status_code == 404 and "frame-ancestors" not in r.headers.get("Content-Security-Policy", ""):
+        pytest.skip("the widget's embed page is not there")
+    assert "frame-ancestors" in r.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" not in r.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in r.headers
+    assert r.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
