@@ -60,6 +60,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "STAFF_LOCKOUT_MINUTES": (15, int),
     "STAFF_LOGIN_RATE_LIMIT": ("20 per minute", str),
     "STAFF_SESSION_HOURS": (12.0, float),
+    "STAFF_DASHBOARD_CACHE_SECONDS": (30.0, float),
     # Operations (service/ops): limits, proxies, metrics, logs, degradation, body size.
     "RATELIMIT_PROGRESS": ("", str),  # off: limit the hot progress JSON at the edge (see README)
     "RATELIMIT_PUBLIC_WRITE": ("120/minute;1200/hour", str),

@@ -338,3 +338,34 @@ def test_dashboard_before_and_after_the_window(client, session, clock, spring, n
 def test_anonymous_form_post_goes_to_sign_in_without_a_way_back_to_the_post(client, spring):
     r = client.post("/staff/campaigns/spring/adjustments", data={"delta": "1", "reason": "x"})
     assert r.status_code == 302 and r.headers["Location"] == "/staff/login"
+
+
+def test_roll_up_aggregates_are_cached_per_counter_state(app, client, session, clock, spring):
+    """Repeated views do not re-read the roll-ups; a counted change shows at once."""
+    from sqlalchemy import event
+
+    from service.extensions import db
+    from tests import factories
+    from tests.staff_support import at
+
+    signed_in(client, session, clock, "viewer")
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        client.get("/staff/campaigns/spring")
+        first = [s for s in statements if "campaign_daily" in s]
+        statements.clear()
+        client.get("/staff/campaigns/spring")
+        again = [s for s in statements if "campaign_daily" in s and "GROUP BY" in s and "day >=" not in s]
+        assert first and not again
+        factories.member(session, clock.now(), first_paid_at=at(2025, 5, 31), plan="lifetime", locale="en")
+        session.commit()
+        html = client.get("/staff/campaigns/spring").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert text_of(html, "count") == "23" and "<td>lifetime</td>" in html
+    assert app.extensions["staff_dashboard_cache"].hits >= 1

@@ -8,12 +8,14 @@ def init_app(app) -> None:  # noqa: ANN001
     from service.extensions import api
     from service.staff import api as staff_api
     from service.staff import cli, views
+    from service.staff.cache import AggregateCache
 
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=float(app.config["STAFF_SESSION_HOURS"]))
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     if app.config.get("SERVICE_ENV") == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
+    app.extensions["staff_dashboard_cache"] = AggregateCache(ttl=float(app.config["STAFF_DASHBOARD_CACHE_SECONDS"]))
     app.register_blueprint(views.bp)
     api.spec.components.security_scheme(
         "staffToken", {"type": "http", "scheme": "bearer",

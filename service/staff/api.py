@@ -95,6 +95,7 @@ def signups_csv(slug: str) -> Response:
 def campaign_stats(slug: str) -> dict[str, Any]:
     """Count, goal, pace, daily series, breakdowns and funnel of a campaign (the dashboard's numbers)."""
     campaign = campaigns.get_campaign(db.session, slug)
-    payload = services.stats_payload(db.session, campaign, current_app.extensions["clock"].now())
+    payload = services.stats_payload(db.session, campaign, current_app.extensions["clock"].now(),
+                                     current_app.extensions["staff_dashboard_cache"])
     db.session.rollback()
     return payload

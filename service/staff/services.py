@@ -288,12 +288,39 @@ def adjustments(session: Session, campaign: Campaign) -> list[CountAdjustment]:
                                 .order_by(CountAdjustment.created_at.desc(), CountAdjustment.id.desc())))
 
 
-def dashboard(session: Session, campaign: Campaign, now: datetime) -> Dashboard:
+@dataclass(frozen=True)
+class Aggregates:
+    """What the dashboard reads from the roll-ups: grouped rows, small whatever the number of members."""
+
+    daily: list[tuple[date, int, int]]
+    breakdowns: dict[str, list[tuple[str, int, int]]]
+    funnel: list[stats.FunnelStep]
+    funnel_note: str
+
+
+def aggregates(session: Session, campaign: Campaign) -> Aggregates:
+    daily = daily_rows(session, campaign)
+    funnel, note = funnel_counts(session, campaign, sum(j for _, j, _ in daily))
+    return Aggregates(daily=daily, breakdowns={dim: breakdown_rows(session, campaign, dim)
+                                               for dim in ("plan", "source", "locale")},
+                      funnel=funnel, funnel_note=note)
+
+
+def cache_key(campaign: Campaign) -> tuple:
+    """The campaign's counter state: any change to its roll-ups changes it (the counter moves updated_at)."""
+    return (campaign.id, campaign.updated_at, campaign.members_counted, campaign.adjustments_total)
+
+
+def dashboard(session: Session, campaign: Campaign, now: datetime, cache: Any = None) -> Dashboard:
+    """Everything the dashboard shows. `cache` (an AggregateCache) keeps the grouped roll-up rows per
+    counter state, so repeated views of a busy campaign do not re-read its roll-ups."""
+    agg = cache.get(cache_key(campaign), lambda: aggregates(session, campaign)) if cache is not None \
+        else aggregates(session, campaign)
     payload = campaigns.progress_payload(session, campaign, None, now)
     first = progress_rules.local_today(campaign.starts_at, campaign.timezone)
     deadline = payload["deadline"]
     today = progress_rules.local_today(now, campaign.timezone)
-    days = stats.dense_days(daily_rows(session, campaign), first, deadline)
+    days = stats.dense_days(agg.daily, first, deadline)
     adj = adjustments(session, campaign)
     by_day: dict[date, int] = {}
     for a in adj:
@@ -303,12 +330,10 @@ def dashboard(session: Session, campaign: Campaign, now: datetime) -> Dashboard:
     cumulative = stats.cumulative([d for d in days if d.day <= upto], by_day) if today >= first else []
     projection = stats.projection_line(today, payload["count"], float(payload["pace"]["daily_average_7d"]),
                                        campaign.goal, deadline) if payload["status"] == "active" else []
-    breakdowns = {dim: stats.breakdown(breakdown_rows(session, campaign, dim)) for dim in ("plan", "source", "locale")}
-    signups = sum(d.joined for d in days)
-    funnel, note = funnel_counts(session, campaign, signups)
+    breakdowns = {dim: stats.breakdown(rows) for dim, rows in agg.breakdowns.items()}
     return Dashboard(campaign=campaign, progress=payload, first_day=first, deadline=deadline, today=today,
                      days=days, cumulative=cumulative, on_track=stats.on_track_line(first, deadline, campaign.goal),
-                     projection=projection, breakdowns=breakdowns, funnel=funnel, funnel_note=note,
+                     projection=projection, breakdowns=breakdowns, funnel=agg.funnel, funnel_note=agg.funnel_note,
                      adjustments=adj)
 
 
@@ -322,9 +347,9 @@ def signup_rows(session: Session, campaign: Campaign) -> list[tuple[date, str, s
     return [(d, p or "", s or "", loc or "", int(j or 0), int(e or 0)) for d, p, s, loc, j, e in rows]
 
 
-def stats_payload(session: Session, campaign: Campaign, now: datetime) -> dict[str, Any]:
+def stats_payload(session: Session, campaign: Campaign, now: datetime, cache: Any = None) -> dict[str, Any]:
     """The JSON stats for staff tools: the dashboard's numbers as plain data."""
-    d = dashboard(session, campaign, now)
+    d = dashboard(session, campaign, now, cache)
     p = d.progress
     cumulative = dict(d.cumulative)
     return {

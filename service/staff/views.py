@@ -120,7 +120,7 @@ def index() -> str:
 def dashboard(slug: str) -> str:
     session = db.session
     campaign = campaigns.get_campaign(session, slug)
-    d = services.dashboard(session, campaign, auth.now())
+    d = services.dashboard(session, campaign, auth.now(), current_app.extensions["staff_dashboard_cache"])
     p = d.progress
     figures = {
         "cumulative": charts.cumulative_chart(d.cumulative, d.on_track, d.projection, campaign.goal,
