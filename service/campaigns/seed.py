@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -53,42 +55,52 @@ def _pick(rng: random.Random, table: tuple[tuple[str, float], ...], k: int) -> l
 
 def rows(campaign: Campaign, n: int, now: datetime, start_number: int = 1,
          seed: int = 2025) -> Iterator[list[dict]]:
-    """Batches of member rows (plain dicts for a Core insert), first paid from the campaign's start to now."""
+    """Batches of member rows (plain dicts for a Core insert), first paid from the campaign's start to now.
+
+    Rows come in time order (how many on each day first, then each day's times sorted), with emails
+    numbered in the same order and zero-padded: the first_paid_at and email indexes then only grow
+    at their end, which makes a million inserts markedly cheaper than in random order."""
     rng = random.Random(seed + start_number)  # noqa: S311 - demo data, reproducible, not secret
     starts = campaign.starts_at
     until = min(now, campaign.ends_at)
-    span = until - starts
-    days = max(1, math.ceil(span.total_seconds() / 86400))
+    span_s = (until - starts).total_seconds()
+    days = max(1, math.ceil(span_s / 86400))
     total_days = max(days, math.ceil((campaign.ends_at - starts).total_seconds() / 86400))
-    weights = day_weights(starts, days, total_days)
-    cum = []
-    acc = 0.0
-    for w in weights:
-        acc += w
-        cum.append(acc)
-    span_s = span.total_seconds()
-    done = 0
-    while done < n:
-        k = min(BATCH, n - done)
-        day_idx = rng.choices(range(days), cum_weights=cum, k=k)
-        plans, locales, sources = _pick(rng, PLANS, k), _pick(rng, LOCALES, k), _pick(rng, SOURCES, k)
-        batch = []
-        for j in range(k):
-            offset = min(span_s - 1, day_idx[j] * 86400 + rng.random() * 86400)
+    per_day = Counter(rng.choices(range(days), cum_weights=list(accumulate(day_weights(starts, days, total_days))),
+                                  k=n))
+    number = start_number
+    batch: list[dict] = []
+    for day in range(days):
+        k = per_day.get(day, 0)
+        if not k:
+            continue
+        day_start = day * 86400
+        width = min(86400.0, span_s - day_start)
+        for offset in sorted(day_start + rng.random() * width for _ in range(k)):
             paid = starts + timedelta(seconds=offset)
             ended = None
             if rng.random() < ENDED_SHARE:
                 ended = paid + timedelta(days=rng.uniform(3, 120))
                 if ended >= now:
                     ended = None
-            number = start_number + done + j
-            batch.append({
-                "email": f"seed-{number}@{EMAIL_DOMAIN}", "status": "canceled" if ended else "active",
-                "plan": plans[j], "locale": locales[j], "source": sources[j], "first_paid_at": paid,
-                "ended_at": ended, "token_version": 1, "created_at": paid, "updated_at": ended or paid,
-            })
-        done += k
-        yield batch
+            batch.append({"email": f"seed-{number:07d}@{EMAIL_DOMAIN}", "status": "canceled" if ended else "active",
+                          "first_paid_at": paid, "ended_at": ended, "token_version": 1, "created_at": paid,
+                          "updated_at": ended or paid})
+            number += 1
+            if len(batch) == BATCH:
+                yield _attribute(rng, batch)
+                batch = []
+    if batch:
+        yield _attribute(rng, batch)
+
+
+def _attribute(rng: random.Random, batch: list[dict]) -> list[dict]:
+    """Plan, locale and source, drawn with their shares."""
+    k = len(batch)
+    for row, plan, locale, source in zip(batch, _pick(rng, PLANS, k), _pick(rng, LOCALES, k), _pick(rng, SOURCES, k),
+                                         strict=True):
+        row["plan"], row["locale"], row["source"] = plan, locale, source
+    return batch
 
 
 def next_number(session: Session) -> int:
