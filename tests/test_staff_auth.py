@@ -128,8 +128,10 @@ def test_lock_out_after_five_failures_then_sign_in_after_fifteen_minutes(client,
 
 def test_sign_in_is_rate_limited_per_address(app, client, session, clock):
     app.config["STAFF_LOGIN_RATE_LIMIT"] = "3 per minute"
-    codes = [sign_in(client, "x@newsroom.example", "whatever whatever").status_code for _ in range(4)]
-    assert codes[-1] == 429
+    answers = [sign_in(client, "x@newsroom.example", "whatever whatever") for _ in range(4)]
+    assert [r.status_code for r in answers] == [401, 401, 401, 429]
+    assert "Too many sign-in attempts" in answers[-1].get_data(as_text=True)
+    assert answers[-1].headers.get("Retry-After")
 
 
 # ---- CSRF ---------------------------------------------------------------------------------------------

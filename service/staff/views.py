@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, flash, g, redirect, render_t
 from flask_wtf.csrf import CSRFError
 from jinja2 import TemplateNotFound
 from markupsafe import Markup
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, TooManyRequests
 
 from service.campaigns import services as campaigns
 from service.campaigns.models import STAGES
@@ -58,6 +58,17 @@ def _headers(response: Response) -> Response:
 def _domain_error(exc: DomainError) -> tuple[str, int]:
     db.session.rollback()
     return render_template("staff/error.html", status=exc.status, title=exc.title, detail=exc.detail), exc.status
+
+
+@bp.errorhandler(TooManyRequests)
+def _too_many(exc: HTTPException) -> Response:
+    page = render_template("staff/error.html", status=429, title="Too many attempts",
+                           detail="Too many sign-in attempts from your address. Wait a minute and try again.")
+    response = Response(page, status=429, mimetype="text/html")
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 @bp.errorhandler(CSRFError)
