@@ -44,7 +44,7 @@ limit_request_line = 8190
 limit_request_field_size = 8190
 proc_name = "membership-service"
 
-_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
 _own_metrics_dir = not _metrics_dir
 if _own_metrics_dir:
     _metrics_dir = tempfile.mkdtemp(prefix="membership-metrics-")

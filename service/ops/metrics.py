@@ -16,7 +16,13 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from prometheus_client import (
+# prometheus-client turns multi-process mode on when the variable merely exists; an empty value would
+# then put its files in the current directory. Empty means off here.
+for _name in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"):
+    if _name in os.environ and not os.environ[_name].strip():
+        del os.environ[_name]
+
+from prometheus_client import (  # noqa: E402 - after the environment check above
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
@@ -25,7 +31,7 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, Metric  # noqa: E402
 
 disable_created_metrics()  # `*_created` series double the scrape for no use here
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
