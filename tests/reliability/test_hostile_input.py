@@ -9,7 +9,6 @@ database exactly as it was (a dump of every table before and after).
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
