@@ -116,6 +116,18 @@ def test_every_order_of_join_and_refund_gives_the_same_state(session, setup):
         assert state == expected, [e["id"] for e in order]
 
 
+def test_every_order_of_a_checkout_sign_up(session, setup):
+    """Checkout's subscription starts incomplete and turns active once the first invoice is paid."""
+    payment_settings, now = setup
+    events = Lifecycle().events()
+    chosen = [events[n] for n in ("checkout", "incomplete", "first_paid", "first_payment", "activated")]
+    expected = apply_in_order(session, payment_settings, now, chosen)
+    assert [m[0] for m in expected["members"].values()] == ["active"]
+    assert expected["counts"] == {"members-25k": 1, "gross-drive": 1}
+    for order, state in every_order(session, payment_settings, now, chosen):
+        assert state == expected, [e["id"] for e in order]
+
+
 def test_two_customers_of_one_person_in_every_order(session, setup):
     """Email learned after the subscriptions, from either customer: always one member, counted once."""
     payment_settings, now = setup
@@ -132,7 +144,7 @@ ALL_EVENTS = {f"{n}:{name}": ev for n in (1, 2) for name, ev in Lifecycle(
     n=n, email=f"p{n}@example.org", start=Lifecycle().at(n)).events().items()}
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_random_subsets_orders_and_duplicates_give_the_same_state(session, setup, data):
     payment_settings, now = setup

@@ -158,6 +158,7 @@ def get_subscription(ctx: Context, stripe_id: str, cust: StripeCustomer, member:
                            reader_id="", created_at=ctx.now, updated_at=ctx.now)
         s.add(sub)
         s.flush()
+        refresh_status(ctx, sub)  # invoice facts may be known before the subscription
     else:
         if sub.customer_id != cust.customer_id:
             sub.customer_id = cust.customer_id
