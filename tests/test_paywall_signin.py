@@ -74,10 +74,19 @@ def test_magic_link_signs_a_member_in_once(client, session, member):
     assert r.headers["Cache-Control"] == "no-store" and r.headers["Referrer-Policy"] == "no-referrer"
     me = client.get("/v1/members/me", headers={"Authorization": f"Bearer {member_token}"})
     assert me.status_code == 200 and me.get_json()["email"] == "member@example.org"
+    assert me.headers["Cache-Control"] == "no-store"
     # single use
     again = client.get(f"/v1/auth/magic-links/{token}")
     assert again.status_code == 302
     assert parse_qs(urlsplit(again.headers["Location"]).fragment) == {"sign_in_error": ["link_used"]}
+
+
+def test_return_url_fragment_is_replaced_and_query_kept(client, session, member):
+    request_link(client, return_url="https://news.example/a?b=1#comments")
+    r = client.get("/v1/auth/magic-links/" + outbox_link(session))
+    loc = urlsplit(r.headers["Location"])
+    assert (loc.netloc, loc.path, loc.query) == ("news.example", "/a", "b=1")
+    assert list(parse_qs(loc.fragment)) == ["member_token"]
 
 
 def test_magic_link_expires_after_15_minutes(client, session, clock, member):

@@ -27,6 +27,7 @@ blp = Blueprint("paywall", __name__, url_prefix="/v1",
                 description="Access decisions and metering, reader sign-in, member tokens")
 jwks_blp = Blueprint("jwks", __name__, url_prefix="/.well-known", description="Public keys of entitlement tokens")
 BEARER = [{"memberToken": []}]
+NO_STORE = {"Cache-Control": "no-store"}  # personal data and tokens: never cached
 
 
 def _ctx() -> services.Context:
@@ -121,22 +122,23 @@ def use_magic_link(token: str) -> Response:
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(409, response="CONFLICT")
 @blp.alt_response(502, response="BAD_GATEWAY")
-def claim_checkout(session_id: str) -> dict[str, Any]:
+def claim_checkout(session_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Exchange a completed, paid Checkout Session (checked with Stripe) for a member token."""
     settings = _ctx().settings
     member = services.claim_checkout(db.session, settings, current_app.extensions["stripe"], session_id, _now())
     db.session.commit()
-    return {"member_token": services.member_token(settings, member, _now()), "member": _me(member)}
+    return ({"member_token": services.member_token(settings, member, _now()), "member": _me(member)}, 200,
+            NO_STORE)
 
 
 @blp.route("/members/me", methods=["GET"])
 @blp.response(200, MemberMeSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.doc(security=BEARER)
-def members_me() -> dict[str, Any]:
+def members_me() -> tuple[dict[str, Any], int, dict[str, str]]:
     """The signed-in member's status, plan and renewal date."""
     member = services.require_member(db.session, _ctx().settings, _bearer(), _now())
-    return _me(member)
+    return _me(member), 200, NO_STORE
 
 
 @blp.route("/members/me/sign-out-everywhere", methods=["POST"])
