@@ -523,3 +523,92 @@ def test_malformed_smtp_url_refuses_to_start(app_config):
 
     with pytest.raises(ConfigError, match="SMTP_URL"):
         create_app({**app_config, "SMTP_URL": "mail.example.org:25"})
+
+
+def _self_signed(tmp_path):
+    """A certificate for 127.0.0.1 and a client context that trusts it (tests only)."""
+    import datetime as dt
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(hours=1))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_file, key_file)
+    return server, str(cert_file)
+
+
+def test_starttls_with_login(app_config, clock, tmp_path, monkeypatch):
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult
+
+    from service import create_app
+
+    server_ctx, cafile = _self_signed(tmp_path)
+    trusting = ssl.create_default_context(cafile=cafile)
+    monkeypatch.setattr("service.paywall.mail.ssl.create_default_context", lambda *a, **k: trusting)
+    inbox = Inbox()
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((session.ssl is not None, auth_data.login))
+        return AuthResult(success=auth_data.password == b"pw")
+
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=server_ctx,
+                            require_starttls=True, authenticator=authenticator)
+    controller.start()
+    try:
+        app = create_app({**app_config, "SMTP_URL": f"smtp+starttls://mailer:pw@127.0.0.1:{controller.port}"})
+        with app.app_context():
+            assert request_link(app.test_client(), "anyone@example.org").status_code == 202
+            db.session.remove()
+        for _ in range(50):
+            if inbox.messages:
+                break
+            time.sleep(0.05)
+    finally:
+        controller.stop()
+    assert logins == [(True, b"mailer")]  # logged in only after STARTTLS
+    assert inbox.messages[0][0] == ["anyone@example.org"]
+
+
+def test_smtps_implicit_tls(app_config, clock, tmp_path, monkeypatch):
+    import ssl
+
+    from service import create_app
+
+    server_ctx, cafile = _self_signed(tmp_path)
+    trusting = ssl.create_default_context(cafile=cafile)
+    monkeypatch.setattr("service.paywall.mail.ssl.create_default_context", lambda *a, **k: trusting)
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), ssl_context=server_ctx)
+    controller.start()
+    try:
+        app = create_app({**app_config, "SMTP_URL": f"smtps://127.0.0.1:{controller.port}"})
+        with app.app_context():
+            assert request_link(app.test_client(), "anyone@example.org").status_code == 202
+            db.session.remove()
+        for _ in range(50):
+            if inbox.messages:
+                break
+            time.sleep(0.05)
+    finally:
+        controller.stop()
+    assert inbox.messages[0][0] == ["anyone@example.org"]
