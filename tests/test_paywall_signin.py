@@ -612,3 +612,20 @@ def test_smtps_implicit_tls(app_config, clock, tmp_path, monkeypatch):
     finally:
         controller.stop()
     assert inbox.messages[0][0] == ["anyone@example.org"]
+
+
+def test_claim_uses_the_stored_webhook_without_calling_stripe(stripe_app, fake_stripe, clock):
+    from service.payments.models import WebhookEvent
+
+    cs = completed_session(clock, customer_email="hook@example.org")
+    cs["customer_details"] = None
+    event = {"id": "evt_claim_1", "type": "checkout.session.completed", "data": {"object": cs}}
+    db.session.add(WebhookEvent(stripe_event_id="evt_claim_1", type="checkout.session.completed", livemode=False,
+                                api_version="", object_id="cs_test_done", created=clock.now(),
+                                payload=json.dumps(event), status="applied", attempts=1, last_error="",
+                                received_at=clock.now()))
+    db.session.commit()
+    r = stripe_app.test_client().post("/v1/checkout/sessions/cs_test_done/claim")
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["member"]["email"] == "hook@example.org"
+    assert fake_stripe.requests == []  # no call to Stripe

@@ -503,12 +503,42 @@ def _field(obj: Any, name: str) -> Any:
         return getattr(obj, name, None)
 
 
+def _claimable(cs: Any) -> bool:
+    return (_field(cs, "mode") == "subscription" and _field(cs, "status") == "complete"
+            and _field(cs, "payment_status") in ("paid", "no_payment_required"))
+
+
+def stored_checkout_session(session: Session, session_id: str) -> dict[str, Any] | None:
+    """The session as the signature-verified `checkout.session.completed` webhook delivered it, if payments
+    stored and applied that event (no call to Stripe needed)."""
+    try:
+        from service.payments.models import WebhookEvent
+    except ImportError:  # payments not installed
+        return None
+    payloads = session.scalars(select(WebhookEvent.payload).where(
+        WebhookEvent.object_id == session_id, WebhookEvent.status == "applied",
+        WebhookEvent.type.in_(("checkout.session.completed", "checkout.session.async_payment_succeeded")))).all()
+    for payload in payloads:
+        try:
+            obj = json.loads(payload)["data"]["object"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if isinstance(obj, dict) and obj.get("id") == session_id and _claimable(obj):
+            return obj
+    return None
+
+
 def claim_checkout(session: Session, settings: Settings, client: stripe.StripeClient, session_id: str,
                    now: datetime) -> Member:
-    """The member who completed and paid a Checkout Session (verified with Stripe), created if needed."""
+    """The member who completed and paid a Checkout Session, created if needed.
+
+    Verified by the webhook already stored when payments has applied it, else by asking Stripe.
+    """
     if not CHECKOUT_SESSION_RE.match(session_id or ""):
         raise NotFound("No such Checkout Session.")
-    cs = _stripe_call(lambda: client.v1.checkout.sessions.retrieve(session_id), "Checkout Session")
+    cs: Any = stored_checkout_session(session, session_id)
+    if cs is None:
+        cs = _stripe_call(lambda: client.v1.checkout.sessions.retrieve(session_id), "Checkout Session")
     status, paid = _field(cs, "status"), _field(cs, "payment_status")
     if _field(cs, "mode") != "subscription":
         raise Conflict("This checkout is not a membership (subscription) checkout.")
