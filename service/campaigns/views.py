@@ -40,17 +40,34 @@ def progress(slug: str) -> Response:
 
     Served from a per-process cache refreshed every few seconds: reading it never counts members.
     """
-    norm = copy.normalize_locale(request.args.get("locale"))
+    norm = _requested_locale()
     cache = current_app.extensions["progress_cache"]
     entry = cache.get((slug, norm), lambda: _load_progress(slug, norm))
     if entry.stale:
-        headers = [("ETag", entry.etag), ("Cache-Control", "public, max-age=1"), ("X-Data-Stale", "true")]
+        headers = [("Content-Type", "application/json"), ("ETag", entry.etag),
+                   ("Cache-Control", "public, max-age=1"), ("X-Data-Stale", "true")]
     else:
-        headers = [("ETag", entry.etag), ("Cache-Control", _cache_control(current_app.config))]
-    if_none_match = request.headers.get("If-None-Match")
-    if if_none_match and request.if_none_match.contains_weak(entry.etag.strip('"')):
-        return Response(status=304, headers=headers)
-    return Response(entry.body, headers=headers, mimetype="application/json")
+        headers = [("Content-Type", "application/json"), ("ETag", entry.etag),
+                   ("Cache-Control", _cache_control(current_app.config))]
+    if request.environ.get("HTTP_IF_NONE_MATCH") and request.if_none_match.contains_weak(entry.etag.strip('"')):
+        return Response(status=304, headers=headers[1:])
+    return Response(entry.body, 200, headers)
+
+
+_MISSING = object()
+_locale_of_query: dict[str, str | None] = {}  # raw query string -> normalized locale (bounded)
+
+
+def _requested_locale() -> str | None:
+    """The `locale` parameter, normalized; memoized by raw query string (parsing it and asking Babel
+    cost more than the rest of a cache hit)."""
+    query = request.environ.get("QUERY_STRING", "")
+    norm = _locale_of_query.get(query, _MISSING)
+    if norm is _MISSING:
+        norm = copy.normalize_locale(request.args.get("locale"))
+        if len(_locale_of_query) < 4096:  # cache-busting parameters must not grow it without bound
+            _locale_of_query[query] = norm
+    return norm  # type: ignore[return-value]
 
 
 def _cache_control(cfg: dict) -> str:
