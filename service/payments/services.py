@@ -356,18 +356,15 @@ def reconcile_one(session: Session, obj: dict[str, Any], settings: PaymentSettin
                   run_ref: str) -> Change | None:
     """Apply a subscription as Stripe reports it now, through the webhook path (observed at `now`,
     so it never overwrites newer webhook state). Returns what changed, or None."""
-    match = apply.Context(session=session, now=now, at=now, event_id=run_ref, prices=settings.prices)
-    if match.plan_for(events.subscription_price_ids(obj)) is None:
+    ctx = apply.Context(session=session, now=now, at=now, event_id=run_ref, prices=settings.prices)
+    match = ctx.plan_for(events.subscription_price_ids(obj))
+    if match is None or bool(obj.get("livemode")) != settings.livemode:
         return None
+    plan, price = match
     before = session.scalar(select(Subscription).where(Subscription.stripe_id == obj["id"]))
     old = {name: getattr(before, name) for name in (*apply.SNAPSHOT_FIELDS, "status")} if before else None
-    plan, price = match.plan_for(events.subscription_price_ids(obj))  # type: ignore[misc]
-    snap = events.subscription_snapshot(obj, price)
-    if before is not None and _same(before, snap, plan):
+    if before is not None and _same(before, events.subscription_snapshot(obj, price), plan):
         return None
-    if bool(obj.get("livemode")) != settings.livemode:
-        return None
-    ctx = apply.Context(session=session, now=now, at=now, event_id=run_ref, prices=settings.prices)
     handlers.on_subscription(ctx, obj)
     members = apply.finish(ctx)
     sub = session.scalar(select(Subscription).where(Subscription.stripe_id == obj["id"]))
