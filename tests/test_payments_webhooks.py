@@ -406,3 +406,15 @@ def test_paid_retry_after_a_failure_is_active_again(client, session, campaign):
                                                 email=life.email), created=life.at(61))
     post(client, retry)
     assert member(session).status == "active"
+
+
+def test_payloads_and_emails_are_not_logged_at_info(client, session, campaign, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    events = Lifecycle(email="secret.reader@example.org").events()
+    for name in ("checkout", "customer", "created", "first_paid"):
+        assert post(client, events[name]).status_code == 200
+    info = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
+    assert "evt_L1_first_paid" in info  # the event id and type are logged
+    assert "secret.reader" not in info and "customer_details" not in info and "whsec_" not in info
