@@ -95,6 +95,8 @@ def place(ctx: Context, cust: StripeCustomer, need_member: bool) -> Member | Non
     current = s.get(Member, cust.member_id) if cust.member_id else None
     if current is None and not need_member:
         return None
+    if current is None:  # a member may exist for this customer already (the paywall's checkout claim)
+        current = s.scalar(select(Member).where(Member.stripe_customer_id == cust.customer_id))
     if cust.email:
         target = s.scalar(select(Member).where(Member.email == cust.email))
         if target is None:
