@@ -377,3 +377,15 @@ def test_stripe_webhook_answers_503_while_the_database_is_down_and_is_accepted_o
     from service.ops import metrics
 
     assert metrics.WEBHOOKS.labels("customer.created", again.get_json()["outcome"])._value.get() >= 1
+
+
+def test_a_value_the_database_cannot_store_is_a_422_not_a_500(app, client):
+    import sqlalchemy.exc as sa_exc
+
+    @app.route("/_test/nul", methods=["POST"])
+    def nul():
+        raise sa_exc.DataError("INSERT", {}, Exception("PostgreSQL text fields cannot contain NUL (0x00) bytes"))
+
+    r = client.post("/_test/nul")
+    assert r.status_code == 422 and r.mimetype == "application/problem+json"
+    assert "NUL" not in r.get_json()["title"]

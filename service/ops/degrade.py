@@ -64,16 +64,19 @@ def is_connection_failure(exc: BaseException) -> bool:
 
 
 def handle_database_error(exc: Exception) -> Response:
-    if not is_connection_failure(exc):
-        return handle_unexpected(exc)
     from service.extensions import db
     from service.ops import metrics
 
-    try:
-        db.session.rollback()
-    except Exception:  # noqa: BLE001, S110 - the connection is gone; the session is discarded below
-        pass
-    db.session.remove()
+    if isinstance(exc, sa_exc.DataError):
+        # SQLSTATE class 22 (a NUL character, a number out of range, ...): input the schema let through
+        # but the database cannot store. The client's to fix, not a server fault.
+        _discard_session(db)
+        log.info("database refused a value: %s", type(getattr(exc, "orig", None) or exc).__name__)
+        return problem(422, "Invalid input", "A value in the request cannot be stored (for example a NUL "
+                       "character or a number out of range).", "validation-error")
+    if not is_connection_failure(exc):
+        return handle_unexpected(exc)
+    _discard_session(db)
     rule = request.url_rule.rule if request.url_rule else None
     metrics.record_db_unavailable(rule)
     log.warning("database unavailable: %s", type(getattr(exc, "orig", None) or exc).__name__)
@@ -85,6 +88,14 @@ def handle_database_error(exc: Exception) -> Response:
     retry = g.retry_after = str(current_app.config.get("DB_RETRY_AFTER", 5))
     return problem(503, "Service unavailable", "The database is not answering; retry shortly.",
                    "database-unavailable", headers={"Retry-After": retry})
+
+
+def _discard_session(db: Any) -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001, S110 - the connection may be gone; the session is discarded below
+        pass
+    db.session.remove()
 
 
 def check_config(config: Mapping[str, Any]) -> None:
