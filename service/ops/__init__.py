@@ -51,8 +51,7 @@ def init_app(app: Flask) -> None:
     degrade.register_fallback("paywall.access", degrade.paywall_access_fallback)
 
     max_length = int(cfg.get("MAX_CONTENT_LENGTH") or 0)
-    static_headers = security.static_headers(cfg)
-    embed_csp = security.embed_csp(cfg)
+    header_sets = security.HeaderSets(cfg)
     log_mode = logs.request_log_mode(cfg.get("LOG_REQUESTS", "except-progress"))
     log_all = log_mode == "all"
     cache_sync = metrics.CacheSync()
@@ -87,7 +86,7 @@ def init_app(app: Flask) -> None:
         if "x-request-id" in present:
             headers["X-Request-ID"] = rid
         else:
-            headers.add("X-Request-ID", rid)
+            headers.add("X-Request-ID", rid)  # validated: an incoming id matched REQUEST_ID_RE
         if "retry-after" in present:
             # Flask-Limiter puts its window's Retry-After on every response of a limited route;
             # it only means something on a 429, and a 503 keeps the value its handler chose.
@@ -98,7 +97,7 @@ def init_app(app: Flask) -> None:
                 del headers["Retry-After"]
         endpoint = req.endpoint
         path = req.path
-        apply_headers(response, present, path, endpoint, static_headers, embed_csp, production)
+        apply_headers(response, present, path, endpoint, header_sets, production)
         if endpoint == progress_endpoint:
             cache_sync.sync(app.extensions.get("progress_cache"))
         if log_all:

@@ -49,25 +49,42 @@ def static_headers(config: Mapping[str, Any]) -> dict[str, str]:
     return headers
 
 
-def apply(response: Response, present: set[str], path: str, endpoint: str | None, static: dict[str, str],
-          embed_csp: str, production: bool) -> None:
-    """Adds the missing headers; `present` holds the lower-cased names the response has already."""
+class HeaderSets:
+    """The headers to add for each kind of response, built once per app: (html, embed, cross-origin)."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        static = list(static_headers(config).items())
+        framed_csp = embed_csp(config)
+        self.sets: dict[tuple[bool, bool, bool], tuple[tuple[tuple[str, str], ...], frozenset[str]]] = {}
+        for html in (False, True):
+            for embed in (False, True):
+                for cross in (False, True):
+                    items = list(static)
+                    csp = (framed_csp if embed else HTML_CSP_NO_FRAMING) if html else JSON_CSP
+                    items.append(("Content-Security-Policy", csp))
+                    if not embed:
+                        items.append(("X-Frame-Options", "DENY"))
+                    items.append(("Cross-Origin-Resource-Policy", "cross-origin" if cross else "same-origin"))
+                    self.sets[(html, embed, cross)] = (tuple(items), frozenset(n.lower() for n, _ in items))
+
+
+def apply(response: Response, present: set[str], path: str, endpoint: str | None, header_sets: HeaderSets,
+          production: bool) -> None:
+    """Adds the headers the response lacks; `present` holds the lower-cased names it has already."""
     headers = response.headers
-    add = headers.add  # appends without scanning (every name here was checked against `present`)
-    for name, value in static.items():
-        if name.lower() not in present:
-            add(name, value)
+    html = (headers.get("Content-Type") or "").startswith("text/html")
     embed = path.startswith(EMBED_PREFIXES)
-    if "content-security-policy" not in present:
-        if response.mimetype == "text/html":
-            add("Content-Security-Policy", embed_csp if embed else HTML_CSP_NO_FRAMING)
-        else:
-            add("Content-Security-Policy", JSON_CSP)
-    if not embed and "x-frame-options" not in present:
-        add("X-Frame-Options", "DENY")
-    if "cross-origin-resource-policy" not in present:
-        cross = endpoint in CROSS_ORIGIN_ENDPOINTS or path.startswith(CROSS_ORIGIN_PREFIXES)
-        add("Cross-Origin-Resource-Policy", "cross-origin" if cross else "same-origin")
+    cross = endpoint in CROSS_ORIGIN_ENDPOINTS or path.startswith(CROSS_ORIGIN_PREFIXES)
+    items, names = header_sets.sets[(html, embed, cross)]
+    raw = getattr(headers, "_list", None)
+    if raw is not None and present.isdisjoint(names):
+        # The common case (a view that set none of these): append the constant, already valid pairs in one
+        # go; Headers.add would validate each value again on every request.
+        raw.extend(items)
+    else:
+        for name, value in items:
+            if name.lower() not in present:
+                headers.add(name, value)
     if production and "set-cookie" in present:
         _secure_cookies(response)
 
