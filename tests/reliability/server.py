@@ -16,6 +16,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tests.conftest import TEST_CONFIG
+from tests.stripe_events import PRICES_SETTING, SECRET
+
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 
@@ -100,3 +103,18 @@ class GunicornServer:
             pass
         if self.proc.poll() is None:
             self.proc.wait(timeout=10)
+
+
+def server_settings(database_url: str) -> dict[str, str]:
+    """The test settings for a served app; Stripe's API points at a closed local port (no network)."""
+    return {
+        "DATABASE_URL": database_url,
+        "SERVICE_ENV": "test",
+        "SECRET_KEY": TEST_CONFIG["SECRET_KEY"],
+        "STRIPE_API_KEY": TEST_CONFIG["STRIPE_API_KEY"],
+        "STRIPE_WEBHOOK_SECRET": SECRET,
+        "STRIPE_PRICES": PRICES_SETTING,
+        "STRIPE_API_BASE": "http://127.0.0.1:9",
+        "RATELIMIT_ENABLED": "false",
+        "LOG_LEVEL": "WARNING",
+    }

@@ -27,12 +27,10 @@ from service.campaigns.models import Campaign
 from service.members.models import Member
 from service.payments.models import WebhookEvent
 from tests import factories
-from tests.conftest import ON_POSTGRES, TEST_CONFIG
-from tests.reliability.server import GunicornServer
+from tests.conftest import ON_POSTGRES
+from tests.reliability.server import GunicornServer, server_settings
 from tests.stripe_events import (
     MONTHLY_PRICE,
-    PRICES_SETTING,
-    SECRET,
     Lifecycle,
     build_event,
     dumps,
@@ -150,19 +148,6 @@ class Sender:
     def deliver(self, event_ids: list[str]) -> list[tuple[str, int | str]]:
         with ThreadPoolExecutor(max_workers=SENDERS) as pool:
             return list(pool.map(self.send, event_ids))
-
-
-def server_settings(database_url: str) -> dict[str, str]:
-    return {
-        "DATABASE_URL": database_url,
-        "SERVICE_ENV": "test",
-        "SECRET_KEY": TEST_CONFIG["SECRET_KEY"],
-        "STRIPE_API_KEY": TEST_CONFIG["STRIPE_API_KEY"],
-        "STRIPE_WEBHOOK_SECRET": SECRET,
-        "STRIPE_PRICES": PRICES_SETTING,
-        "RATELIMIT_ENABLED": "false",
-        "LOG_LEVEL": "WARNING",
-    }
 
 
 @pytest.fixture
