@@ -228,11 +228,11 @@ def machine() -> dict:
             "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 
-def fetch(url: str) -> bytes:
+def fetch(url: str) -> tuple[bytes, dict[str, str]]:
     import urllib.request
 
     with urllib.request.urlopen(url, timeout=30) as r:  # noqa: S310
-        return r.read()
+        return r.read(), dict(r.headers)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -292,8 +292,9 @@ def main(argv: list[str] | None = None) -> int:
             targets["progress_1k"] = Target(svc["small"].url + PROGRESS_PATH)
         if wanted & {"nginx_cache", "nginx_static"}:
             cache_port = free_port()
+            body, headers = fetch(svc["big"].url + PROGRESS_PATH)
             ngx = nginx.server(work=work / "nginx", upstream_port=svc["big"].port, cache_port=cache_port,
-                               static_port=free_port(), body=fetch(svc["big"].url + PROGRESS_PATH))
+                               static_port=free_port(), body=body, headers=headers)
             servers.append(ngx.start())
             targets["nginx_cache"] = Target(f"http://127.0.0.1:{cache_port}{PROGRESS_PATH}")
             targets["nginx_static"] = Target(f"{ngx.url}/progress.json")

@@ -1,5 +1,6 @@
 """nginx for the bench: the production micro-cache config (deploy/nginx.conf) pointed at the bench's
-gunicorn, next to a server that sends the same bytes from a file (the static baseline)."""
+gunicorn, next to a server that sends the same bytes from a file (the static baseline): the service's
+body, with the same headers (but the per-request id), so both answers are the same size."""
 
 from __future__ import annotations
 
@@ -39,14 +40,21 @@ http {{
         location = /progress.json {{
             root {work}/static;
             default_type application/json;
-            add_header Cache-Control "public, max-age=5, stale-while-revalidate=30";
+{static_headers}
         }}
     }}
 }}
 """
 
 
-def render(*, work: Path, upstream_port: int, cache_port: int, static_port: int) -> str:
+# Headers of the service's answer that the static copy does not repeat: nginx makes its own, or they
+# belong to one request (X-Request-ID) or to the connection.
+NOT_REPEATED = {"content-type", "content-length", "date", "server", "connection", "x-request-id", "etag",
+                "last-modified", "transfer-encoding", "keep-alive"}
+
+
+def render(*, work: Path, upstream_port: int, cache_port: int, static_port: int,
+           headers: dict[str, str] | None = None) -> str:
     text = DEPLOY_CONF.read_text()
     subs = [
         (r"proxy_cache_path\s+\S+", f"proxy_cache_path {work}/cache"),
@@ -59,14 +67,24 @@ def render(*, work: Path, upstream_port: int, cache_port: int, static_port: int)
             raise RuntimeError(f"deploy/nginx.conf: expected one match of {pattern!r}, found {n}")
     deploy = "\n".join("    " + line if line.strip() else "" for line in text.splitlines())
     user = "user root;" if os.geteuid() == 0 else ""
-    return MAIN.format(user=user, work=work, deploy=deploy, static_port=static_port)
+    static_headers = "\n".join(
+        f"            add_header {name} {quote(value)};" for name, value in (headers or {}).items()
+        if name.lower() not in NOT_REPEATED)
+    return MAIN.format(user=user, work=work, deploy=deploy, static_port=static_port, static_headers=static_headers)
 
 
-def server(*, work: Path, upstream_port: int, cache_port: int, static_port: int, body: bytes) -> Server:
+def quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+
+def server(*, work: Path, upstream_port: int, cache_port: int, static_port: int, body: bytes,
+           headers: dict[str, str] | None = None) -> Server:
+    """nginx with both servers; the static one answers `body` with the service's `headers` (same bytes)."""
     (work / "static").mkdir(parents=True, exist_ok=True)
     (work / "static" / "progress.json").write_bytes(body)
     conf = work / "nginx.conf"
     conf.write_text(render(work=work, upstream_port=upstream_port, cache_port=cache_port,
-                           static_port=static_port))
+                           static_port=static_port, headers=headers))
     argv = [nginx_bin(), "-p", str(work), "-c", str(conf), "-e", str(work / "nginx-error.log")]
     return Server("nginx", argv, static_port, {}, "/progress.json", work / "nginx.log")
