@@ -99,3 +99,26 @@ class TestRedis:
         assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:1/0"
         assert isinstance(limiter.storage, RedisStorage)
         assert client.get(PROGRESS).status_code == 200
+
+
+def test_a_views_own_retry_after_on_503_is_kept(app, client):
+    from service.errors import Unavailable
+
+    @app.route("/_test/busy", methods=["POST"])
+    def busy():
+        raise Unavailable("Stripe is not answering")
+
+    @app.after_request
+    def add_retry(response):
+        if response.status_code == 503:
+            response.headers["Retry-After"] = "30"
+        return response
+
+    r = client.post("/_test/busy")
+    assert r.status_code == 503 and int(r.headers["Retry-After"]) >= 30
+
+
+def test_ok_responses_carry_no_retry_after(client, write_routes):
+    r = client.post("/_test/write")
+    assert r.status_code == 200 and "X-RateLimit-Limit" in r.headers
+    assert "Retry-After" not in r.headers

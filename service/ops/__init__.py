@@ -88,12 +88,12 @@ def init_app(app: Flask) -> None:
         else:
             headers.add("X-Request-ID", rid)  # validated: an incoming id matched REQUEST_ID_RE
         if "retry-after" in present:
-            # Flask-Limiter puts its window's Retry-After on every response of a limited route;
-            # it only means something on a 429, and a 503 keeps the value its handler chose.
+            # Flask-Limiter puts its window's Retry-After on every response of a limited route; it
+            # means something on a 429, a 503 or a redirect only, and a database 503 keeps its own value.
             own = getattr(ctx, "retry_after", None)
             if own is not None:
                 headers["Retry-After"] = own
-            elif status != 429:
+            elif status not in (429, 503) and not 300 <= status < 400:
                 del headers["Retry-After"]
         endpoint = req.endpoint
         path = req.path

@@ -68,7 +68,7 @@ def configure(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)  # a broken Redis must not fail requests
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "membership")
-    if skip_limiter not in limiter._request_filters:  # one global limiter, many apps (tests)
+    if skip_limiter not in getattr(limiter, "_request_filters", []):  # one global limiter, many apps (tests)
         limiter.request_filter(skip_limiter)
 
 
