@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Response, current_app, request
-from flask_smorest import Blueprint
 from sqlalchemy.exc import DBAPIError
 
+from service.api import Blueprint
 from service.campaigns import copy, services
 from service.campaigns.schemas import ProgressQuerySchema, ProgressSchema
 from service.extensions import db

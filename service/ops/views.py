@@ -6,8 +6,8 @@ import hmac
 
 from flask import Blueprint as FlaskBlueprint
 from flask import Response, current_app, request
-from flask_smorest import Blueprint
 
+from service.api import Blueprint
 from service.errors import Forbidden, Unavailable
 from service.extensions import db, limiter
 from service.ops import health, metrics

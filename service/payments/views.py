@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 
+from service.api import Blueprint
 from service.errors import DomainError
 from service.extensions import db, limiter
 from service.ops.metrics import record_webhook

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Response, current_app, redirect, request
 from flask_limiter.util import get_remote_address
-from flask_smorest import Blueprint
 
+from service.api import Blueprint
 from service.extensions import db, limiter
 from service.members.models import Member, normalize_email
 from service.paywall import services

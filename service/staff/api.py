@@ -13,8 +13,8 @@ import io
 from typing import Any
 
 from flask import Response, current_app, g
-from flask_smorest import Blueprint
 
+from service.api import Blueprint
 from service.campaigns import services as campaigns
 from service.extensions import db
 from service.staff import auth, services

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint as FlaskBlueprint
 from flask import Response, abort, current_app, render_template, request, url_for
-from flask_smorest import Blueprint
 from markupsafe import Markup
-from webargs import core
-from webargs.flaskparser import FlaskParser, is_json_request
 
+from service.api import Blueprint, SafeJSONParser
 from service.campaigns import demo as campaign_demo
 from service.config import csv
 from service.errors import NotFound
@@ -17,14 +15,11 @@ from service.widget import assets, markup, services
 from service.widget.schemas import BannerQuerySchema, EventSchema
 
 
-class BeaconParser(FlaskParser):
+class BeaconParser(SafeJSONParser):
     """Also reads JSON sent as text/plain: navigator.sendBeacon sends a string body with that type,
     which needs no CORS preflight (application/json would)."""
 
-    def _raw_load_json(self, req):  # noqa: ANN001, ANN202
-        if is_json_request(req) or req.mimetype == "text/plain":
-            return core.parse_json(req.get_data(cache=True))
-        return core.missing
+    EXTRA_JSON_MIMETYPES = ("text/plain",)
 
 
 class WidgetBlueprint(Blueprint):
