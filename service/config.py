@@ -56,6 +56,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "PAYWALL_JOIN_URL": ("", str),
     "PAYWALL_CACHE_SECONDS": (30.0, float),
     "ACCESS_RATE_LIMIT": ("1200/minute", str),
+    "ACCESS_MEMBER_CACHE_SECONDS": (5.0, float),
+    "ACCESS_MEMBER_CACHE_SIZE": (10_000, int),
     "STAFF_LOGIN_MAX_FAILURES": (5, int),
     "STAFF_LOCKOUT_MINUTES": (15, int),
     "STAFF_LOGIN_RATE_LIMIT": ("20 per minute", str),

@@ -95,16 +95,24 @@ def meter(counted: Sequence[tuple[str, datetime]], article_id: str, *, now: date
     An article already counted in the window is free; a new one is allowed while fewer than `limit`
     articles are counted. `resets_at` is when the oldest counted read leaves the window.
     """
+    start = window_start(now, period_days)
+    live = [(read_at, article) for article, read_at in counted if read_at > start]
+    oldest = min(live)[0] if live else None
+    this = next((read_at for read_at, article in live if article == article_id), None)
+    return meter_from(len(live), oldest, this, now=now, limit=limit, period_days=period_days)
+
+
+def meter_from(used: int, oldest: datetime | None, this_read_at: datetime | None, *, now: datetime, limit: int,
+               period_days: int) -> Meter:
+    """`meter()` from a summary of the window, as one aggregate query gives it: the number of reads
+    counted, the oldest one, and when this article was read (None: never; an expired read is not counted)."""
     period = timedelta(days=period_days)
     start = now - period
-    live = sorted((read_at, article) for article, read_at in counted if read_at > start)
-    articles = {article for _, article in live}
-    if article_id in articles:
-        return Meter(True, False, limit, len(live), live[0][0] + period)
-    if len(live) < limit:
-        first = live[0][0] if live else now
-        return Meter(True, True, limit, len(live) + 1, first + period)
-    return Meter(False, False, limit, len(live), (live[0][0] + period) if live else None)
+    if this_read_at is not None and this_read_at > start:
+        return Meter(True, False, limit, used, (oldest or this_read_at) + period)
+    if used < limit:
+        return Meter(True, True, limit, used + 1, (oldest or now) + period)
+    return Meter(False, False, limit, used, (oldest + period) if oldest else None)
 
 
 @dataclass(frozen=True)

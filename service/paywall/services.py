@@ -8,6 +8,7 @@ import re
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,10 +16,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import stripe
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import BigInteger, Connection, bindparam, delete, event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
+from service.db import UTCDateTime
 from service.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized, Unavailable, UpstreamError
 from service.members.models import Member, Subscription, normalize_email
 from service.paywall import mail, rules, tokens
@@ -54,6 +56,8 @@ class Settings:
     mail_from: str
     smtp_timeout: float
     cache_seconds: float
+    member_cache_seconds: float
+    member_cache_size: int
 
     @classmethod
     def from_config(cls, cfg: Any) -> Settings:
@@ -70,6 +74,8 @@ class Settings:
             join_url=str(cfg["PAYWALL_JOIN_URL"]) or base + "/join", campaign_slug=str(cfg["PAYWALL_CAMPAIGN"]),
             smtp_url=str(cfg["SMTP_URL"]), mail_from=str(cfg["MAIL_FROM"]), smtp_timeout=float(cfg["SMTP_TIMEOUT"]),
             cache_seconds=float(cfg["PAYWALL_CACHE_SECONDS"]),
+            member_cache_seconds=float(cfg["ACCESS_MEMBER_CACHE_SECONDS"]),
+            member_cache_size=int(cfg["ACCESS_MEMBER_CACHE_SIZE"]),
         )
 
 
@@ -127,7 +133,7 @@ def member_token(settings: Settings, member: Member, now: datetime) -> str:
     return tokens.issue_member_token(settings.secret, member.id, member.token_version, now)
 
 
-def standing_of(member: Member, settings: Settings, now: datetime) -> rules.Standing:
+def standing_of(member: Member | MemberFacts, settings: Settings, now: datetime) -> rules.Standing:
     subs = [rules.Sub(s.status, s.current_period_end, bool(s.cancel_at_period_end),
                       getattr(s, "payment_failed_at", None)) for s in member.subscriptions]
     return rules.membership(subs, member_status=member.status, first_paid_at=member.first_paid_at, now=now,
@@ -137,18 +143,18 @@ def standing_of(member: Member, settings: Settings, now: datetime) -> rules.Stan
 SUB_RANK = {"active": 4, "trialing": 4, "past_due": 3, "canceled": 2}
 
 
-def current_subscription(member: Member) -> Subscription | None:
+def current_subscription(member: Member | MemberFacts) -> Subscription | SubFacts | None:
     """The subscription that best describes the membership: live ones first, then the latest period."""
     if not member.subscriptions:
         return None
-    def key(s: Subscription) -> tuple:
+    def key(s: Subscription | SubFacts) -> tuple:
         end = s.current_period_end.timestamp() if s.current_period_end else float("-inf")
         return SUB_RANK.get(s.status, 0), end
 
     return max(member.subscriptions, key=key)
 
 
-def member_summary(member: Member, *, with_email: bool = False) -> dict[str, Any]:
+def member_summary(member: Member | MemberFacts, *, with_email: bool = False) -> dict[str, Any]:
     sub = current_subscription(member)
     out: dict[str, Any] = {
         "id": member.id,
@@ -178,55 +184,83 @@ def member_by_email(session: Session, email: str) -> Member:
 # --- the meter ----------------------------------------------------------------------------------
 
 
-def _lock_reader(session: Session, reader_id: str) -> None:
+_reads = MeterRead.__table__
+_this = _reads.alias("this")
+# Core statements built once with bind parameters: composing them per request (and the ORM layer
+# around them) cost several times more than running them.
+WINDOW_SQL = select(
+    func.count(), func.min(_reads.c.read_at),
+    select(_this.c.read_at).where(_this.c.reader_id == bindparam("reader"),
+                                  _this.c.article_id == bindparam("article")).scalar_subquery(),
+).where(_reads.c.reader_id == bindparam("reader"), _reads.c.read_at > bindparam("start", type_=UTCDateTime()))
+LOCK_SQL = {
+    "postgresql": select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger()))),
+    "sqlite": text("UPDATE meter_reads SET read_at = read_at WHERE 0"),
+}
+
+
+def _upsert(ins: Any) -> Any:
+    stmt = ins.values(reader_id=bindparam("reader"), article_id=bindparam("article"), read_at=bindparam("now"))
+    return stmt.on_conflict_do_update(index_elements=["reader_id", "article_id"],
+                                      set_={"read_at": stmt.excluded.read_at})
+
+
+RECORD_SQL = {"postgresql": _upsert(postgresql.insert(_reads)), "sqlite": _upsert(sqlite.insert(_reads))}
+
+
+def _lock_reader(conn: Connection, reader_id: str) -> None:
     """Serialize metering per reader, so concurrent requests never count more than the limit.
 
     PostgreSQL: a transaction-scoped advisory lock on a hash of the reader id. SQLite: a write that
     changes nothing takes the database's write lock (SQLite has one writer at a time), so the reads
     that follow see every committed read.
     """
-    dialect = session.get_bind().dialect.name
+    dialect = conn.dialect.name
     if dialect == "postgresql":
         key = int.from_bytes(hashlib.sha256(reader_id.encode()).digest()[:8], "big", signed=True)
-        session.execute(select(func.pg_advisory_xact_lock(key)))
+        conn.execute(LOCK_SQL[dialect], {"key": key})
     elif dialect == "sqlite":
-        session.execute(text("UPDATE meter_reads SET read_at = read_at WHERE 0"))
+        conn.execute(LOCK_SQL[dialect])
 
 
-def _counted(session: Session, reader_id: str, start: datetime) -> list[tuple[str, datetime]]:
-    rows = session.execute(
-        select(MeterRead.article_id, MeterRead.read_at).where(MeterRead.reader_id == reader_id,
-                                                              MeterRead.read_at > start)
-    ).all()
-    return [(r[0], r[1]) for r in rows]
+def _window(conn: Connection, reader_id: str, article_id: str, start: datetime
+            ) -> tuple[int, datetime | None, datetime | None]:
+    """(reads counted in the window, the oldest one, when this article was read): one statement on the
+    (reader_id, read_at) index and the (reader_id, article_id) unique index, whatever the reader's history."""
+    used, oldest, this_read_at = conn.execute(
+        WINDOW_SQL, {"reader": reader_id, "article": article_id, "start": start}).one()
+    return int(used or 0), oldest, this_read_at
 
 
-def _record_read(session: Session, reader_id: str, article_id: str, now: datetime) -> None:
+def _record_read(conn: Connection, reader_id: str, article_id: str, now: datetime) -> None:
     """Insert the read, or move an expired read of the same article to now (one statement)."""
-    dialect = session.get_bind().dialect.name
-    ins: Any = postgresql.insert(MeterRead) if dialect == "postgresql" else sqlite.insert(MeterRead)
-    stmt = ins.values(reader_id=reader_id, article_id=article_id, read_at=now)
-    session.execute(stmt.on_conflict_do_update(index_elements=["reader_id", "article_id"],
-                                               set_={"read_at": stmt.excluded.read_at}))
+    conn.execute(RECORD_SQL[conn.dialect.name], {"reader": reader_id, "article": article_id, "now": now})
 
 
 def charge_meter(session: Session, settings: Settings, reader_id: str, article_id: str, now: datetime,
                  new_reader: bool = False) -> rules.Meter:
-    """Decide and record a non-member's read of a members-only article."""
+    """Decide and record a non-member's read of a members-only article.
+
+    An optimistic read first, so a free re-read or an exhausted meter never takes the lock; a new
+    article takes the reader's lock and decides again on what is committed by then.
+    """
     limit, period = settings.meter_limit, settings.meter_period_days
-    start = rules.window_start(now, period)
+    conn = session.connection()
     if new_reader:  # an id minted for this request: nobody else can hold it, and it has no reads yet
-        result = rules.meter([], article_id, now=now, limit=limit, period_days=period)
+        result = rules.meter_from(0, None, None, now=now, limit=limit, period_days=period)
         if result.record:
-            _record_read(session, reader_id, article_id, now)
+            _record_read(conn, reader_id, article_id, now)
         return result
-    result = rules.meter(_counted(session, reader_id, start), article_id, now=now, limit=limit, period_days=period)
+    start = rules.window_start(now, period)
+    result = rules.meter_from(*_window(conn, reader_id, article_id, start), now=now, limit=limit,
+                              period_days=period)
     if not result.record:  # a free re-read, or the meter is exhausted: nothing to write
         return result
-    _lock_reader(session, reader_id)
-    result = rules.meter(_counted(session, reader_id, start), article_id, now=now, limit=limit, period_days=period)
+    _lock_reader(conn, reader_id)
+    result = rules.meter_from(*_window(conn, reader_id, article_id, start), now=now, limit=limit,
+                              period_days=period)
     if result.record:
-        _record_read(session, reader_id, article_id, now)
+        _record_read(conn, reader_id, article_id, now)
     return result
 
 
@@ -275,6 +309,163 @@ def set_section_default(session: Session, section: str, visibility: str | None, 
     session.flush()
 
 
+# --- the access decision's view of a member: one Core read, cached a few seconds per process ------
+
+
+@dataclass(frozen=True)
+class SubFacts:
+    status: str
+    plan: str
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    payment_failed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    """What an access decision needs of a member and their subscriptions (read by standing_of and
+    member_summary like a Member): plain values, so they can outlive the request's session."""
+
+    id: int
+    token_version: int
+    status: str
+    plan: str
+    first_paid_at: datetime | None
+    subscriptions: tuple[SubFacts, ...]
+
+
+_m, _s = Member.__table__.c, Subscription.__table__.c
+MEMBER_FACTS_SQL = (
+    select(_m.token_version, _m.status, _m.plan, _m.first_paid_at, _s.status, _s.plan, _s.current_period_end,
+           _s.cancel_at_period_end, _s.payment_failed_at)
+    .select_from(Member.__table__.outerjoin(Subscription.__table__, _s.member_id == _m.id))
+    .where(_m.id == bindparam("member_id"))
+)
+
+
+def load_member_facts(session: Session, member_id: int) -> MemberFacts | None:
+    """A member's facts in one round trip (primary key + indexed join), columns only: no ORM identity map."""
+    rows = session.execute(MEMBER_FACTS_SQL, {"member_id": member_id}).all()
+    if not rows:
+        return None
+    version, status, plan, first_paid_at = rows[0][:4]
+    subs = tuple(SubFacts(r[4], r[5] or "", r[6], bool(r[7]), r[8]) for r in rows if r[4] is not None)
+    return MemberFacts(member_id, version, status, plan or "", first_paid_at, subs)
+
+
+ENTITLEMENT_REUSE = 0.2  # an entitlement is handed out again until 20% of its lifetime has passed
+
+
+class MemberCache:
+    """Per-process member facts (ACCESS_MEMBER_CACHE_SECONDS) and signed entitlements, by member id.
+
+    Times are the service clock's, so tests move them. Bounded: at most `size` members each (the
+    oldest entry goes first). Revocation: a token older than the version cached is refused without a
+    read; a change made through this process's ORM (a webhook, sign-out everywhere) drops the member at
+    once (flush/commit hook); a change made by another worker stops granting on this worker's next
+    load, at most `ttl` seconds later (the entitlement JWT already grants ~10 minutes at the edge).
+    An entitlement is reused while at least 80% of its lifetime is left, so Ed25519 signs about
+    once per member every ENTITLEMENT_TTL_SECONDS / 5 per worker.
+    """
+
+    def __init__(self, ttl: float, size: int) -> None:
+        self.ttl, self.size = ttl, max(0, size)
+        self._facts: dict[int, tuple[float, MemberFacts]] = {}
+        self._entitlements: dict[int, tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        _member_caches.add(self)
+
+    def _put(self, store: dict, key: int, value: Any) -> None:
+        with self._lock:
+            store.pop(key, None)
+            while store and len(store) >= self.size:
+                store.pop(next(iter(store)), None)
+            if self.size:
+                store[key] = value
+
+    def facts(self, member_id: int, version: int, now: datetime, load: Callable[[], MemberFacts | None]
+              ) -> MemberFacts | None:
+        """The member's facts if `version` is their current token version, else None."""
+        t = now.timestamp()
+        hit = self._facts.get(member_id) if self.ttl > 0 else None
+        if hit is not None and hit[0] <= t < hit[0] + self.ttl:
+            facts = hit[1]
+            if version < facts.token_version:  # revoked: a newer version is known
+                return None
+            if version == facts.token_version:
+                return facts
+        facts = load()  # missing, expired, or a token newer than what this worker knows
+        if facts is None:
+            self.forget(member_id)
+            return None
+        if self.ttl > 0:
+            self._put(self._facts, member_id, (t, facts))
+        return facts if facts.token_version == version else None
+
+    def entitlement(self, member_id: int, now: datetime, ttl: timedelta,
+                    issue: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        t, life = now.timestamp(), ttl.total_seconds()
+        hit = self._entitlements.get(member_id)
+        if hit is not None and hit[0] <= t < hit[0] + life * ENTITLEMENT_REUSE:
+            return hit[1]
+        value = issue()
+        self._put(self._entitlements, member_id, (t, value))
+        return value
+
+    def forget(self, member_id: int) -> None:
+        with self._lock:
+            self._facts.pop(member_id, None)
+            self._entitlements.pop(member_id, None)
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+
+_member_caches: weakref.WeakSet[MemberCache] = weakref.WeakSet()
+
+
+@event.listens_for(Session, "after_flush")
+def _note_member_changes(session: Session, flush_context: Any) -> None:
+    """Members or subscriptions written through this process's ORM leave its member caches (at flush,
+    and again at commit, so a decision made in between cannot keep the old facts)."""
+    if not _member_caches:
+        return
+    ids = {o.id for o in (*session.new, *session.dirty, *session.deleted) if isinstance(o, Member)}
+    ids |= {o.member_id for o in (*session.new, *session.dirty, *session.deleted) if isinstance(o, Subscription)}
+    ids.discard(None)
+    if ids:
+        session.info.setdefault("paywall_forget", set()).update(ids)
+        _forget(ids)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_after_commit(session: Session) -> None:
+    ids = session.info.pop("paywall_forget", None)
+    if ids:
+        _forget(ids)
+
+
+@event.listens_for(Session, "after_rollback")
+def _clear_noted(session: Session) -> None:
+    session.info.pop("paywall_forget", None)
+
+
+def _forget(ids: set[int]) -> None:
+    for cache in list(_member_caches):
+        for member_id in ids:
+            cache.forget(member_id)
+
+
+def member_facts_from_token(session: Session, ctx: Context, token: str | None, now: datetime
+                            ) -> MemberFacts | None:
+    """The member a token names (valid, unexpired, current version), through the member cache."""
+    settings = ctx.settings
+    claim = tokens.read_member_token(settings.secret, token, now, settings.member_token_max_age)
+    if claim is None:
+        return None
+    return ctx.members.facts(claim.member_id, claim.version, now, lambda: load_member_facts(session, claim.member_id))
+
+
 # --- the access decision ------------------------------------------------------------------------
 
 
@@ -287,6 +478,11 @@ class Context:
     sections: TTLValue
     campaign: TTLValue
     progress_cache: Any = None
+    members: MemberCache | None = None
+
+    def __post_init__(self) -> None:
+        if self.members is None:
+            self.members = MemberCache(self.settings.member_cache_seconds, self.settings.member_cache_size)
 
 
 def decide_access(session: Session, ctx: Context, *, article: dict[str, Any], member_token: str | None,
@@ -304,7 +500,7 @@ def decide_access(session: Session, ctx: Context, *, article: dict[str, Any], me
         visibility = rules.visibility_of(None, article["section"], ctx.sections.get(lambda: section_defaults(session)))
     visibility = visibility or "members"
 
-    member = member_from_token(session, settings, member_token, now) if member_token else None
+    member = member_facts_from_token(session, ctx, member_token, now) if member_token else None
     standing = standing_of(member, settings, now) if member is not None else rules.Standing("none")
     meter_result = None
     if visibility == "members" and standing.kind == "none":
@@ -313,8 +509,13 @@ def decide_access(session: Session, ctx: Context, *, article: dict[str, Any], me
 
     entitlement = None
     if member is not None and standing.kind in ("member", "grace"):
-        token, expires = ctx.keys.issue(member.id, now, settings.entitlement_ttl, settings.public_base_url)
-        entitlement = {"token": token, "expires_at": expires, "kid": ctx.keys.signing.kid}
+        member_id = member.id
+
+        def issue() -> dict[str, Any]:
+            token, expires = ctx.keys.issue(member_id, now, settings.entitlement_ttl, settings.public_base_url)
+            return {"token": token, "expires_at": expires, "kid": ctx.keys.signing.kid}
+
+        entitlement = ctx.members.entitlement(member_id, now, settings.entitlement_ttl, issue)
     payload = {
         "access": decision.access,
         "reason": decision.reason,

@@ -28,6 +28,7 @@ blp = Blueprint("paywall", __name__, url_prefix="/v1",
 jwks_blp = Blueprint("jwks", __name__, url_prefix="/.well-known", description="Public keys of entitlement tokens")
 BEARER = [{"memberToken": []}]
 NO_STORE = {"Cache-Control": "no-store"}  # personal data and tokens: never cached
+ACCESS_REQUEST = AccessRequestSchema()  # one instance: webargs would build a schema (and its nested one) per request
 
 
 def _ctx() -> services.Context:
@@ -57,7 +58,7 @@ def _access_limit() -> str:
 @blp.route("/access", methods=["POST"])
 @limiter.limit(_access_limit, key_func=get_remote_address, scope="access",
                exempt_when=lambda: not current_app.config.get("ACCESS_RATE_LIMIT"))
-@blp.arguments(AccessRequestSchema)
+@blp.arguments(ACCESS_REQUEST)
 @blp.response(200, AccessResponseSchema, headers={
     "Cache-Control": {"description": "no-store (per reader)", "schema": {"type": "string"}}})
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")
@@ -70,7 +71,8 @@ def access(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     ctx, now = _ctx(), _now()
     payload = services.decide_access(db.session, ctx, article=body["article"], member_token=body["member_token"],
                                      reader_id=body["reader_id"], locale=body["locale"], now=now, with_prompt=False)
-    db.session.commit()  # the meter's read is stored (and its lock released) before the copy is rendered
+    if db.session.registry.has():  # a member answered from the member cache never opened a session
+        db.session.commit()  # the meter's read is stored (and its lock released) before the copy is rendered
     services.add_prompt(db.session, ctx, payload, article_id=body["article"]["id"], locale=body["locale"], now=now)
     return payload, 200, {"Cache-Control": "no-store"}
 
