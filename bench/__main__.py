@@ -161,40 +161,66 @@ def webhook_events(path: Path, count: int) -> Path:
     return path
 
 
-def staff_cookie(base_url: str) -> str:
-    import requests
+def _opener():  # noqa: ANN202
+    """urllib with a cookie jar and no redirects followed (the bench needs no third-party client)."""
+    import http.cookiejar
+    import urllib.request
 
-    s = requests.Session()
-    page = s.get(base_url + "/staff/login", timeout=30).text
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    r = s.post(base_url + "/staff/login", data={"email": STAFF_EMAIL, "password": STAFF_PASSWORD,
-                                                "csrf_token": csrf, "next": ""}, allow_redirects=False, timeout=60)
-    if r.status_code not in (302, 303):
-        raise RuntimeError(f"staff sign-in failed: {r.status_code}")
-    return "; ".join(f"{c.name}={c.value}" for c in s.cookies)
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):  # noqa: ANN002,ANN003,ANN202
+            return None
+
+    jar = http.cookiejar.CookieJar()
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect()), jar
+
+
+def _send(opener, url: str, data: bytes | None = None, headers: dict[str, str] | None = None):  # noqa: ANN001,ANN202
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(url, data=data, headers=headers or {}, method="POST" if data is not None else "GET")
+    try:
+        with opener.open(req, timeout=60) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def staff_cookie(base_url: str) -> str:
+    from urllib.parse import urlencode
+
+    opener, jar = _opener()
+    _, page = _send(opener, base_url + "/staff/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.decode()).group(1)
+    form = urlencode({"email": STAFF_EMAIL, "password": STAFF_PASSWORD, "csrf_token": csrf, "next": ""})
+    status, _ = _send(opener, base_url + "/staff/login", form.encode(),
+                      {"Content-Type": "application/x-www-form-urlencoded"})
+    if status not in (302, 303):
+        raise RuntimeError(f"staff sign-in failed: {status}")
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
 def member_token(base_url: str, url: str) -> str:
     """A member joins through signed webhooks (the real path), then the CLI issues their token."""
-    import requests
-
     from tests.stripe_events import Lifecycle, dumps, sign
 
+    opener, _ = _opener()
     events = Lifecycle(n=999_999_999, email=MEMBER_EMAIL, start=datetime.now(UTC) - timedelta(days=3)).events()
     for name in ("customer", "created", "first_paid"):
         body = dumps(events[name])
-        r = requests.post(base_url + "/v1/webhooks/stripe", data=body.encode(), timeout=60,
-                          headers={"Stripe-Signature": sign(body), "Content-Type": "application/json"})
-        r.raise_for_status()
+        status, _ = _send(opener, base_url + "/v1/webhooks/stripe", body.encode(),
+                          {"Stripe-Signature": sign(body), "Content-Type": "application/json"})
+        if status != 200:
+            raise RuntimeError(f"webhook for the bench member answered {status}")
     return flask_cli(url, "member", "token", MEMBER_EMAIL).strip().splitlines()[-1]
 
 
 def post_json(base_url: str, path: str, body: dict) -> dict:
-    import requests
-
-    r = requests.post(base_url + path, json=body, timeout=60)
-    r.raise_for_status()
-    return r.json()
+    opener, _ = _opener()
+    status, raw = _send(opener, base_url + path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    if status != 200:
+        raise RuntimeError(f"POST {path} answered {status}")
+    return json.loads(raw)
 
 
 @dataclass

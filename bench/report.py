@@ -40,7 +40,8 @@ def main() -> int:
     print(table(results))
     print()
     print(f"`{results['command']}`, {results['generated_at']}: {results['settings']['rounds']} rounds of wrk "
-          f"{results['settings']['wrk']}; each figure is the median of its per-round ratios; {m['cpus']} CPUs ({m['platform']}), Python {m['python']}, "
+          f"{results['settings']['wrk']}; each figure is the median of its per-round ratios; "
+          f"{m['cpus']} CPUs ({m['platform']}), Python {m['python']}, "
           f"{m['gunicorn']}, {m['nginx']}; load average {m['loadavg_at_start'][0]} at the start and "
           f"{m['loadavg_at_end'][0]} at the end; {results['duration_s']:.0f} s in all.")
     return 0
