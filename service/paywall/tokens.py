@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import secrets
@@ -57,13 +58,29 @@ def issue_member_token(secret: str, member_id: int, version: int, now: datetime)
     return _member_serializer(secret, lambda: now).dumps({"m": member_id, "v": version})
 
 
+@functools.lru_cache(maxsize=4096)
+def _verified_member_token(secret: str, token: str) -> tuple[Any, int] | None:
+    """(payload, signing time) of a token whose signature is good, else None. Pure, so memoised per
+    process (bounded): a member's site sends the same token with every page view, and itsdangerous
+    builds its signers anew for each call. The age is checked by the caller against the service clock."""
+    serializer = URLSafeTimedSerializer(secret, salt=MEMBER_SALT, signer_kwargs={"digest_method": hashlib.sha256})
+    try:
+        data, signed_at = serializer.loads(token, return_timestamp=True)
+    except (BadData, ValueError, OverflowError, OSError):  # the last three: an impossible signing time
+        return None
+    return data, int(signed_at.timestamp())
+
+
 def read_member_token(secret: str, token: str | None, now: datetime, max_age: timedelta) -> MemberClaim | None:
     """The member and version a token names, or None when it is absent, malformed, tampered or expired."""
     if not token or not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
         return None
-    try:
-        data = _member_serializer(secret, lambda: now).loads(token, max_age=int(max_age.total_seconds()))
-    except BadData:
+    verified = _verified_member_token(secret, token)
+    if verified is None:
+        return None
+    data, signed_at = verified
+    age = int(now.timestamp()) - signed_at
+    if age < 0 or age > int(max_age.total_seconds()):  # itsdangerous' own rule for max_age
         return None
     if not isinstance(data, dict):
         return None
@@ -73,10 +90,15 @@ def read_member_token(secret: str, token: str | None, now: datetime, max_age: ti
     return MemberClaim(member_id, version)
 
 
+@functools.lru_cache(maxsize=8)
+def _reader_signer(secret: str) -> Signer:
+    return Signer(secret, salt=READER_SALT, digest_method=hashlib.sha256)
+
+
 def new_reader_id(secret: str) -> tuple[str, str]:
     """(signed reader id for the website's cookie, the bare id the meter stores)."""
     bare = secrets.token_urlsafe(16)
-    return Signer(secret, salt=READER_SALT, digest_method=hashlib.sha256).sign(bare).decode(), bare
+    return _reader_signer(secret).sign(bare).decode(), bare
 
 
 def read_reader_id(secret: str, signed: str | None) -> str | None:
@@ -84,7 +106,7 @@ def read_reader_id(secret: str, signed: str | None) -> str | None:
     if not signed or not isinstance(signed, str) or len(signed) > MAX_READER_ID_LENGTH:
         return None
     try:
-        bare = Signer(secret, salt=READER_SALT, digest_method=hashlib.sha256).unsign(signed).decode()
+        bare = _reader_signer(secret).unsign(signed).decode()
     except (BadData, UnicodeDecodeError):
         return None
     return bare if 0 < len(bare) <= 64 else None
