@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.db import Base
@@ -48,6 +48,30 @@ class Context:
     prices: dict[str, str]  # price id -> plan name
     touched: set[int] = field(default_factory=set)
     vacated: dict[int, int] = field(default_factory=dict)  # member left by a customer -> where it went
+    # Members loaded by this application, held strongly: the session's identity map is weak, so an
+    # unmodified member would otherwise be dropped and read again by finish().
+    members: dict[int, Member] = field(default_factory=dict)
+    # Subscriptions this application may change, with what `derive` read of them before: a member is
+    # derived again only when one of its inputs changed (see `derive_inputs`).
+    subs: dict[str, tuple[Subscription, tuple[Any, ...] | None]] = field(default_factory=dict)
+
+    def track(self, sub: Subscription, *, new: bool = False) -> Subscription:
+        if sub.stripe_id not in self.subs:
+            self.subs[sub.stripe_id] = (sub, None if new else derive_inputs(sub))
+        return sub
+
+    def member(self, member_id: int) -> Member | None:
+        m = self.members.get(member_id)
+        if m is None:
+            m = self.session.get(Member, member_id)
+            if m is not None:
+                self.members[member_id] = m
+        return m
+
+    def keep(self, member: Member | None) -> Member | None:
+        if member is not None and member.id is not None:
+            self.members[member.id] = member
+        return member
 
     def plan_for(self, price_ids: list[str]) -> tuple[str, str] | None:
         for price in price_ids:
@@ -60,12 +84,17 @@ class Context:
 
 def get_customer(ctx: Context, customer_id: str) -> StripeCustomer:
     s = ctx.session
-    cust = s.scalar(select(StripeCustomer).where(StripeCustomer.customer_id == customer_id))
+    # The customer and its member in one query (place() needs both).
+    row = s.execute(select(StripeCustomer, Member).outerjoin(Member, Member.id == StripeCustomer.member_id)
+                    .where(StripeCustomer.customer_id == customer_id)).first()
+    cust = None
+    if row is not None:
+        cust = row[0]
+        ctx.keep(row[1])
     if cust is None:
         cust = StripeCustomer(customer_id=customer_id, email="", email_at=None, member_id=None,
                               created_at=ctx.now, updated_at=ctx.now)
-        s.add(cust)
-        s.flush()
+        s.add(cust)  # inserted by the next flush, with the email learned meanwhile (one statement)
     return cust
 
 
@@ -79,12 +108,19 @@ def learn_email(ctx: Context, cust: StripeCustomer, email: str | None) -> None:
             cust.email, cust.email_at, cust.updated_at = email, ctx.at, ctx.now
 
 
-def _new_member(ctx: Context, email: str) -> Member:
+def _new_member(ctx: Context, email: str, customer_id: str | None = None) -> Member:
+    # Every counted fact set explicitly: the counter hook then sees their previous values when the
+    # member is derived later in this transaction (an attribute never set has no history).
     m = Member(email=email, status="pending", plan="", locale="", source="", token_version=1,
-               created_at=ctx.now, updated_at=ctx.now)
+               first_paid_at=None, ended_at=None, first_payment_reversed_at=None,
+               stripe_customer_id=customer_id, created_at=ctx.now, updated_at=ctx.now)
     ctx.session.add(m)
     ctx.session.flush()
+    ctx.keep(m)
     return m
+
+
+_UNKNOWN: Any = object()
 
 
 def place(ctx: Context, cust: StripeCustomer, need_member: bool) -> Member | None:
@@ -92,21 +128,38 @@ def place(ctx: Context, cust: StripeCustomer, need_member: bool) -> Member | Non
     whatever the number of customers); a placeholder member while the email is unknown. Moves the
     customer (and its subscriptions) when its email now names another member."""
     s = ctx.session
-    current = s.get(Member, cust.member_id) if cust.member_id else None
+    current = ctx.member(cust.member_id) if cust.member_id else None
     if current is None and not need_member:
         return None
-    if current is None:  # a member may exist for this customer already (the paywall's checkout claim)
-        current = s.scalar(select(Member).where(Member.stripe_customer_id == cust.customer_id))
+    holder_unknown = True  # whether we know which member holds members.stripe_customer_id = this customer
+    by_email: Member | None = _UNKNOWN
+    if current is None:
+        # A member may exist for this customer already (the paywall's checkout claim); read it and the
+        # member of the customer's email in one query.
+        cond = Member.stripe_customer_id == cust.customer_id
+        found = list(s.scalars(select(Member).where(or_(cond, Member.email == cust.email) if cust.email else cond)))
+        for m in found:
+            ctx.keep(m)
+        current = next((m for m in found if m.stripe_customer_id == cust.customer_id), None)
+        by_email = next((m for m in found if cust.email and m.email == cust.email), None)
+        holder_unknown = False
+    # New members take the customer id at once when nobody holds it (saves an UPDATE).
+    free_id = cust.customer_id if not holder_unknown and current is None else None
     if cust.email:
-        target = s.scalar(select(Member).where(Member.email == cust.email))
+        if current is not None and current.email == cust.email:
+            target = current  # (emails are unique: the query below would find this member)
+        elif by_email is not _UNKNOWN:
+            target = by_email
+        else:
+            target = ctx.keep(s.scalar(select(Member).where(Member.email == cust.email)))
         if target is None:
             if current is not None and (is_placeholder(current.email) or not _shared(s, current, cust)):
                 current.email, current.updated_at = cust.email, ctx.now  # rename: the person's address
                 target = current
             else:
-                target = _new_member(ctx, cust.email)
+                target = _new_member(ctx, cust.email, free_id)
     else:
-        target = current or _new_member(ctx, placeholder_email(cust.customer_id))
+        target = current or _new_member(ctx, placeholder_email(cust.customer_id), free_id)
     if current is not None and current.id != target.id:
         ctx.touched.add(current.id)
         ctx.vacated[current.id] = target.id
@@ -114,18 +167,21 @@ def place(ctx: Context, cust: StripeCustomer, need_member: bool) -> Member | Non
         for sub in s.scalars(select(Subscription).where(Subscription.customer_id == cust.customer_id)):
             sub.member_id, sub.updated_at = target.id, ctx.now
     if cust.member_id != target.id:
+        # The customer's facts (subscriptions, invoices) now belong to `target`: derive it again.
         cust.member_id, cust.updated_at = target.id, ctx.now
-    _link_customer_id(s, target, cust.customer_id)
-    ctx.touched.add(target.id)
+        ctx.touched.add(target.id)
+    _link_customer_id(s, target, cust.customer_id, None if holder_unknown else current)
     return target
 
 
-def _link_customer_id(s: Session, member: Member, customer_id: str) -> None:
+def _link_customer_id(s: Session, member: Member, customer_id: str, holder: Member | None = _UNKNOWN) -> None:
     """`members.stripe_customer_id` (unique; the billing portal uses it) names one customer of the member:
-    the first one known. A customer that moved to another member takes it along."""
+    the first one known. A customer that moved to another member takes it along. `holder`: the member
+    that holds the id, when the caller has just read it."""
     if member.stripe_customer_id == customer_id:
         return
-    holder = s.scalar(select(Member).where(Member.stripe_customer_id == customer_id))
+    if holder is _UNKNOWN:
+        holder = s.scalar(select(Member).where(Member.stripe_customer_id == customer_id))
     if holder is not None and holder.id != member.id:
         holder.stripe_customer_id = None
         s.flush()
@@ -140,32 +196,55 @@ def _shared(s: Session, member: Member, cust: StripeCustomer) -> bool:
         StripeCustomer.email == member.email)) > 0
 
 
-def touch_customer(ctx: Context, customer_id: str) -> None:
-    if not customer_id:
+def touch_invoice(ctx: Context, invoice_id: str) -> None:
+    """Derive again the member whose customer the (paid membership) invoice belongs to: one query."""
+    if not invoice_id:
         return
-    member_id = ctx.session.scalar(select(StripeCustomer.member_id).where(StripeCustomer.customer_id == customer_id))
+    member_id = ctx.session.scalar(
+        select(StripeCustomer.member_id)
+        .join(MembershipInvoice, MembershipInvoice.customer_id == StripeCustomer.customer_id)
+        .where(MembershipInvoice.invoice_id == invoice_id))
     if member_id:
         ctx.touched.add(member_id)
 
 
 # --- subscriptions -------------------------------------------------------------------------------------
 
-def get_subscription(ctx: Context, stripe_id: str, cust: StripeCustomer, member: Member) -> Subscription:
+def derive_inputs(sub: Subscription) -> tuple[Any, ...]:
+    """What `member_state` / `rules.derive` read of a subscription (last_event_at only matters for an
+    ended one). Equal before and after an event: the member's derived state cannot have changed."""
+    ended = rules.membership_status(sub.status) == "ended"
+    return (sub.member_id, sub.status, sub.plan, sub.stripe_created_at, sub.ended_at, sub.canceled_at,
+            sub.locale, sub.source, sub.last_event_at if ended else None)
+
+
+def find_subscription(ctx: Context, stripe_id: str) -> Subscription | None:
+    sub = ctx.subs.get(stripe_id)
+    if sub is not None:
+        return sub[0]
+    found = ctx.session.scalar(select(Subscription).where(Subscription.stripe_id == stripe_id))
+    return ctx.track(found) if found is not None else None
+
+
+def get_subscription(ctx: Context, stripe_id: str, cust: StripeCustomer, member: Member, *,
+                     refresh: bool = True) -> Subscription:
+    """The subscription, created if unknown. `refresh=False` when the caller stores a snapshot next
+    (which refreshes the status itself)."""
     s = ctx.session
-    sub = s.scalar(select(Subscription).where(Subscription.stripe_id == stripe_id))
+    sub = find_subscription(ctx, stripe_id)
     if sub is None:
         sub = Subscription(stripe_id=stripe_id, member_id=member.id, customer_id=cust.customer_id,
                            status="incomplete", stripe_status="", price_id="", plan="",
                            cancel_at_period_end=False, last_event_id="", campaign="", locale="", source="",
                            reader_id="", created_at=ctx.now, updated_at=ctx.now)
         s.add(sub)
-        s.flush()
-        refresh_status(ctx, sub)  # invoice facts may be known before the subscription
+        ctx.track(sub, new=True)
+        if refresh:
+            refresh_status(ctx, sub)  # invoice facts may be known before the subscription
     else:
         if sub.customer_id != cust.customer_id:
             sub.customer_id = cust.customer_id
         if sub.member_id != member.id:
-            ctx.touched.add(sub.member_id)
             sub.member_id = member.id
     return sub
 
@@ -187,21 +266,25 @@ def observe_subscription(ctx: Context, sub: Subscription, snap: events.Subscript
                 changes[name] = (getattr(sub, name), value)
                 setattr(sub, name, value)
         sub.last_event_at, sub.last_event_id = ctx.at, ctx.event_id
+        if changes:
+            sub.updated_at = ctx.now
     refresh_status(ctx, sub, changes)
     return changes
 
 
 def refresh_status(ctx: Context, sub: Subscription, changes: dict[str, tuple[Any, Any]] | None = None) -> None:
-    last_paid = ctx.session.scalar(select(func.max(MembershipInvoice.paid_at))
-                                   .where(MembershipInvoice.subscription_id == sub.stripe_id))
+    ctx.track(sub)
+    last_paid = None
+    if sub.stripe_status in ("", "incomplete") or sub.payment_failed_at is not None:
+        # (effective_status reads the last paid invoice only in these cases: skip the query otherwise)
+        last_paid = ctx.session.scalar(select(func.max(MembershipInvoice.paid_at))
+                                       .where(MembershipInvoice.subscription_id == sub.stripe_id))
     status = rules.effective_status(sub.stripe_status, sub.last_event_at, sub.payment_failed_at,
                                     _aware(last_paid) if last_paid is not None else None)
     if sub.status != status:
         if changes is not None:
             changes["status"] = (sub.status, status)
-        sub.status = status
-    sub.updated_at = ctx.now
-    ctx.touched.add(sub.member_id)
+        sub.status, sub.updated_at = status, ctx.now
 
 
 def fill_attribution(sub: Subscription, metadata: Any, plan_hint: str = "") -> None:
@@ -217,23 +300,26 @@ def fill_attribution(sub: Subscription, metadata: Any, plan_hint: str = "") -> N
 
 # --- members ---------------------------------------------------------------------------------------------
 
+_SUB_FACTS = (Subscription.stripe_id, Subscription.status, Subscription.plan, Subscription.stripe_created_at,
+              Subscription.ended_at, Subscription.canceled_at, Subscription.last_event_at, Subscription.locale,
+              Subscription.source)
+
+
 def member_state(s: Session, member_id: int) -> rules.MemberState:
-    subs = s.scalars(select(Subscription).where(Subscription.member_id == member_id)).all()
-    customers = list(s.scalars(select(StripeCustomer.customer_id).where(StripeCustomer.member_id == member_id)))
-    invoices = s.scalars(select(MembershipInvoice).where(MembershipInvoice.customer_id.in_(customers))).all() \
-        if customers else []
-    reversals: dict[str, datetime] = {}
-    if invoices:
-        rows = s.execute(select(StripePayment.invoice_id, func.min(StripePayment.reversed_at))
-                         .where(StripePayment.invoice_id.in_([i.invoice_id for i in invoices]),
-                                StripePayment.reversed_at.is_not(None))
-                         .group_by(StripePayment.invoice_id)).all()
-        reversals = {inv: _aware(at) for inv, at in rows if at is not None}
+    """All facts of a member in two queries: its subscriptions; the paid invoices of its customers, each
+    with the earliest reversal of a payment of it (columns only: no ORM objects to build)."""
+    subs = s.execute(select(*_SUB_FACTS).where(Subscription.member_id == member_id)).all()
+    reversed_at = func.min(StripePayment.reversed_at)
+    invoices = s.execute(
+        select(MembershipInvoice.invoice_id, MembershipInvoice.paid_at, reversed_at)
+        .outerjoin(StripePayment, and_(StripePayment.invoice_id == MembershipInvoice.invoice_id,
+                                       StripePayment.reversed_at.is_not(None)))
+        .where(MembershipInvoice.customer_id.in_(
+            select(StripeCustomer.customer_id).where(StripeCustomer.member_id == member_id).scalar_subquery()))
+        .group_by(MembershipInvoice.invoice_id, MembershipInvoice.paid_at)).all()
     return rules.derive(
-        [rules.SubscriptionFacts(stripe_id=x.stripe_id, status=x.status, plan=x.plan, created=x.stripe_created_at,
-                                 ended_at=x.ended_at, canceled_at=x.canceled_at, last_event_at=x.last_event_at,
-                                 locale=x.locale, source=x.source) for x in subs],
-        [rules.InvoiceFacts(i.invoice_id, i.paid_at, reversals.get(i.invoice_id)) for i in invoices],
+        [rules.SubscriptionFacts(*row) for row in subs],
+        [rules.InvoiceFacts(inv, paid_at, _aware(at) if at is not None else None) for inv, paid_at, at in invoices],
     )
 
 
@@ -271,9 +357,15 @@ def finish(ctx: Context) -> dict[int, dict[str, tuple[Any, Any]]]:
     """Drop members emptied by a merge; re-derive every touched member (in id order: a consistent lock
     order). Returns the changes per member id."""
     s = ctx.session
+    for sub, before in ctx.subs.values():
+        after = derive_inputs(sub)
+        if after != before:
+            ctx.touched.add(sub.member_id)
+            if before is not None:
+                ctx.touched.add(before[0])
     s.flush()
     for member_id, successor in sorted(ctx.vacated.items()):
-        member = s.get(Member, member_id)
+        member = ctx.member(member_id)
         if member is not None and _unreferenced(s, member_id):
             # A member merged into another (same person): its history goes along, then it is removed.
             s.execute(update(MemberStatusChange).where(MemberStatusChange.member_id == member_id)
@@ -283,7 +375,7 @@ def finish(ctx: Context) -> dict[int, dict[str, tuple[Any, Any]]]:
     s.flush()
     out = {}
     for member_id in sorted(ctx.touched):
-        member = s.get(Member, member_id)
+        member = ctx.member(member_id)
         if member is None:
             continue
         changes = recompute(ctx, member)

@@ -10,19 +10,21 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from service.members.models import Subscription
 from service.payments import events
 from service.payments.apply import (
     Context,
     fill_attribution,
+    find_subscription,
     get_customer,
     get_subscription,
     learn_email,
     observe_subscription,
     place,
     refresh_status,
-    touch_customer,
+    touch_invoice,
 )
 from service.payments.models import MembershipInvoice, StripePayment
 
@@ -44,7 +46,7 @@ def on_subscription(ctx: Context, obj: dict[str, Any]) -> str:
         learn_email(ctx, cust, customer.get("email"))
     member = place(ctx, cust, need_member=True)
     assert member is not None
-    sub = get_subscription(ctx, str(obj["id"]), cust, member)
+    sub = get_subscription(ctx, str(obj["id"]), cust, member, refresh=False)
     observe_subscription(ctx, sub, events.subscription_snapshot(obj, price), plan)
     created = events.ts(obj.get("created"))
     if created is not None and sub.stripe_created_at != created:
@@ -61,7 +63,7 @@ def _membership_invoice(ctx: Context, obj: dict[str, Any]) -> tuple[str, str, st
     match = ctx.plan_for(events.invoice_price_ids(obj))
     if match is not None:
         return sub_id, match[0], match[1]
-    known = ctx.session.scalar(select(Subscription).where(Subscription.stripe_id == sub_id))
+    known = find_subscription(ctx, sub_id)
     if known is not None:
         return sub_id, known.plan, known.price_id
     return None
@@ -76,20 +78,25 @@ def on_invoice_paid(ctx: Context, obj: dict[str, Any]) -> str:
     sub_id, _plan, _price = found
     cust = get_customer(ctx, customer_id)
     learn_email(ctx, cust, obj.get("customer_email"))
-    place(ctx, cust, need_member=True)
+    member = place(ctx, cust, need_member=True)
+    assert member is not None
     amount = int(obj.get("amount_paid") or 0)
     if amount <= 0:  # a trial's or fully discounted invoice is not a payment
         return "applied"
     paid_at = events.invoice_paid_at(obj, ctx.at)
-    row = ctx.session.scalar(select(MembershipInvoice).where(MembershipInvoice.invoice_id == obj["id"]))
-    if row is None:
-        ctx.session.add(MembershipInvoice(invoice_id=str(obj["id"]), customer_id=customer_id, subscription_id=sub_id,
-                                          paid_at=paid_at, amount_paid=amount,
-                                          currency=str(obj.get("currency") or "")[:3], created_at=ctx.now))
-    elif paid_at < row.paid_at:
-        row.paid_at = paid_at
-    ctx.session.flush()
-    sub = ctx.session.scalar(select(Subscription).where(Subscription.stripe_id == sub_id))
+    # One upsert: a new paid invoice, or an earlier payment time of a known one (the earliest wins).
+    table = MembershipInvoice.__table__
+    maker = pg_insert if ctx.session.connection().dialect.name == "postgresql" else sqlite_insert
+    stmt = maker(table).values(invoice_id=str(obj["id"]), customer_id=customer_id, subscription_id=sub_id,
+                               paid_at=paid_at, amount_paid=amount, currency=str(obj.get("currency") or "")[:3],
+                               created_at=ctx.now)
+    stmt = stmt.on_conflict_do_update(index_elements=["invoice_id"], set_={"paid_at": stmt.excluded.paid_at},
+                                      where=stmt.excluded.paid_at < table.c.paid_at)
+    ctx.session.execute(stmt)
+    if member.first_paid_at is None or paid_at <= member.first_paid_at:
+        # Derive reads the earliest paid invoice only: a later one (a renewal) cannot change the member.
+        ctx.touched.add(member.id)
+    sub = find_subscription(ctx, sub_id)
     if sub is not None:  # a payment newer than the last snapshot may change its status
         refresh_status(ctx, sub)
     return "applied"
@@ -122,18 +129,8 @@ def _payment(ctx: Context, key: str) -> StripePayment:
     if row is None:
         row = StripePayment(payment_key=key, invoice_id="", reversed_at=None, reversal="",
                             created_at=ctx.now, updated_at=ctx.now)
-        ctx.session.add(row)
-        ctx.session.flush()
+        ctx.session.add(row)  # inserted by the next flush, with what the handler sets meanwhile
     return row
-
-
-def _touch_invoice(ctx: Context, invoice_id: str) -> None:
-    if not invoice_id:
-        return
-    customer_id = ctx.session.scalar(select(MembershipInvoice.customer_id)
-                                     .where(MembershipInvoice.invoice_id == invoice_id))
-    if customer_id:
-        touch_customer(ctx, customer_id)
 
 
 def on_invoice_payment_paid(ctx: Context, obj: dict[str, Any]) -> str:
@@ -145,7 +142,8 @@ def on_invoice_payment_paid(ctx: Context, obj: dict[str, Any]) -> str:
     row = _payment(ctx, key)
     if not row.invoice_id:
         row.invoice_id, row.updated_at = invoice_id, ctx.now
-    _touch_invoice(ctx, row.invoice_id)
+    if row.reversed_at is not None:  # a payment not reversed adds nothing to what derive reads
+        touch_invoice(ctx, row.invoice_id)
     return "applied"
 
 
@@ -153,7 +151,7 @@ def _reverse(ctx: Context, key: str, reason: str) -> None:
     row = _payment(ctx, key)
     if row.reversed_at is None or ctx.at < row.reversed_at:
         row.reversed_at, row.reversal, row.updated_at = ctx.at, reason, ctx.now
-    _touch_invoice(ctx, row.invoice_id)
+    touch_invoice(ctx, row.invoice_id)
 
 
 def on_charge_refunded(ctx: Context, obj: dict[str, Any]) -> str:

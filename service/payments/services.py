@@ -160,37 +160,54 @@ class HandlerFailed(Exception):
         self.result = result
 
 
-def apply_event(session: Session, event: dict[str, Any], settings: PaymentSettings, now: datetime
+def apply_event(session: Session, event: dict[str, Any], settings: PaymentSettings, now: datetime,
+                before_finish: Callable[[str], None] = lambda _outcome: None,
                 ) -> tuple[str, dict[int, dict[str, tuple[Any, Any]]]]:
-    """Apply one event's facts (no ledger, no commit): ('applied' | 'ignored', member changes)."""
+    """Apply one event's facts (no ledger, no commit): ('applied' | 'ignored', member changes).
+    `before_finish(outcome)` runs once the outcome is known, before the members are derived (the
+    ledger row then goes out with the same flush as the members)."""
     if bool(event.get("livemode")) != settings.livemode:
+        before_finish("ignored")
         return "ignored", {}
     handler = handlers.HANDLERS.get(event["type"])
     if handler is None:
+        before_finish("ignored")
         return "ignored", {}
     ctx = apply.Context(session=session, now=now, at=events.ts(event["created"]),  # type: ignore[arg-type]
                         event_id=event["id"], prices=settings.prices)
     outcome = handler(ctx, events.event_object(event))
+    before_finish(outcome)
     return outcome, apply.finish(ctx)
 
 
+def _ledger_row(event: dict[str, Any], raw: str, now: datetime) -> WebhookEvent:
+    obj = events.event_object(event)
+    return WebhookEvent(stripe_event_id=event["id"], type=event["type"][:100], livemode=bool(event.get("livemode")),
+                        api_version=str(event.get("api_version") or "")[:64],
+                        object_id=events.ref(obj.get("id"))[:255], created=events.ts(event["created"]),
+                        payload=raw, status="failed", attempts=0, last_error="", received_at=now)
+
+
 def record_and_apply(session: Session, event: dict[str, Any], raw: str, settings: PaymentSettings,
-                     now: datetime, *, replay: bool = False) -> Applied:
-    """Ledger first: a duplicate of an applied or ignored event changes nothing. Caller commits."""
-    row = session.scalar(select(WebhookEvent).where(WebhookEvent.stripe_event_id == event["id"]))
+                     now: datetime, *, replay: bool = False, known_new: bool = False) -> Applied:
+    """Ledger first: a duplicate of an applied or ignored event changes nothing. Caller commits.
+
+    A new event's ledger row is added after its effects, with its outcome (one INSERT, no UPDATE); a
+    concurrent insert of the same id then fails the commit on the unique id, and the retry finds the
+    row. `known_new`: the caller has just seen no row for this id (saves re-reading it)."""
+    row = None if known_new else session.scalar(select(WebhookEvent).where(WebhookEvent.stripe_event_id == event["id"]))
     if row is not None and row.status in ("applied", "ignored") and not replay:
         return Applied(event["id"], event["type"], "duplicate")
-    if row is None:
-        obj = events.event_object(event)
-        row = WebhookEvent(stripe_event_id=event["id"], type=event["type"][:100], livemode=bool(event.get("livemode")),
-                           api_version=str(event.get("api_version") or "")[:64],
-                           object_id=events.ref(obj.get("id"))[:255], created=events.ts(event["created"]),
-                           payload=raw, status="failed", attempts=0, last_error="", received_at=now)
-        session.add(row)
-        session.flush()  # a concurrent insert of the same id conflicts here: retried, then a duplicate
-    outcome, members = apply_event(session, event, settings, now)
-    row.status, row.attempts, row.last_error = outcome, (row.attempts or 0) + 1, ""
-    row.applied_at = now if outcome == "applied" else row.applied_at
+
+    def record(outcome: str) -> None:
+        nonlocal row
+        if row is None:
+            row = _ledger_row(event, raw, now)
+            session.add(row)
+        row.status, row.attempts, row.last_error = outcome, (row.attempts or 0) + 1, ""
+        row.applied_at = now if outcome == "applied" else row.applied_at
+
+    outcome, members = apply_event(session, event, settings, now, before_finish=record)
     return Applied(event["id"], event["type"], outcome, members=members)
 
 
@@ -199,12 +216,7 @@ def record_failure(session: Session, event: dict[str, Any], raw: str, error: str
     def work() -> None:
         row = session.scalar(select(WebhookEvent).where(WebhookEvent.stripe_event_id == event["id"]))
         if row is None:
-            obj = events.event_object(event)
-            row = WebhookEvent(stripe_event_id=event["id"], type=event["type"][:100],
-                               livemode=bool(event.get("livemode")),
-                               api_version=str(event.get("api_version") or "")[:64],
-                               object_id=events.ref(obj.get("id"))[:255], created=events.ts(event["created"]),
-                               payload=raw, status="failed", attempts=0, last_error="", received_at=now)
+            row = _ledger_row(event, raw, now)
             session.add(row)
         if row.status == "applied":
             return  # applied meanwhile by a concurrent delivery
@@ -216,9 +228,28 @@ def record_failure(session: Session, event: dict[str, Any], raw: str, error: str
 def ingest(session: Session, event: dict[str, Any], raw: str, settings: PaymentSettings, now: datetime,
            *, replay: bool = False) -> Applied:
     """Store and apply one verified event exactly once. Raises HandlerFailed (after recording the
-    failure) when applying it raised, so that the caller answers 500 and Stripe retries."""
+    failure) when applying it raised, so that the caller answers 500 and Stripe retries.
+
+    A delivery of an event already applied (or ignored) is answered from one indexed read, without the
+    lock: that status is final, so reading it committed is enough. Otherwise the locked transaction
+    applies it; when this read found no row, the first attempt does not read it again (a concurrent
+    delivery that got there first makes the commit fail on the unique id; the retry then reads it)."""
+    known_new = False
+    if not replay:
+        status = session.scalar(select(WebhookEvent.status).where(WebhookEvent.stripe_event_id == event["id"]))
+        if status in ("applied", "ignored"):
+            session.rollback()
+            log.info("stripe event %s (%s): duplicate", event["id"], event["type"])
+            return Applied(event["id"], event["type"], "duplicate")
+        known_new = status is None
+    attempts = iter(range(MAX_TRIES + 1))
+
+    def work() -> Applied:
+        first = next(attempts) == 0
+        return record_and_apply(session, event, raw, settings, now, replay=replay, known_new=known_new and first)
+
     try:
-        result = in_transaction(session, lambda: record_and_apply(session, event, raw, settings, now, replay=replay))
+        result = in_transaction(session, work)
     except Exception as exc:  # noqa: BLE001 - any handler error is recorded, then reported
         session.rollback()
         error = f"{type(exc).__name__}: {exc}"
