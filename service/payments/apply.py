@@ -222,7 +222,10 @@ def find_subscription(ctx: Context, stripe_id: str) -> Subscription | None:
     sub = ctx.subs.get(stripe_id)
     if sub is not None:
         return sub[0]
-    found = ctx.session.scalar(select(Subscription).where(Subscription.stripe_id == stripe_id))
+    # No autoflush: a subscription created in this application is in ctx.subs, and nothing pending
+    # changes which row has this stripe_id (pending changes then go out in fewer, larger flushes).
+    with ctx.session.no_autoflush:
+        found = ctx.session.scalar(select(Subscription).where(Subscription.stripe_id == stripe_id))
     return ctx.track(found) if found is not None else None
 
 

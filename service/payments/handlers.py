@@ -92,7 +92,8 @@ def on_invoice_paid(ctx: Context, obj: dict[str, Any]) -> str:
                                created_at=ctx.now)
     stmt = stmt.on_conflict_do_update(index_elements=["invoice_id"], set_={"paid_at": stmt.excluded.paid_at},
                                       where=stmt.excluded.paid_at < table.c.paid_at)
-    ctx.session.execute(stmt)
+    with ctx.session.no_autoflush:  # (no foreign key: pending changes can wait for the next flush)
+        ctx.session.execute(stmt)
     if member.first_paid_at is None or paid_at <= member.first_paid_at:
         # Derive reads the earliest paid invoice only: a later one (a renewal) cannot change the member.
         ctx.touched.add(member.id)
