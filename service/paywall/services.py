@@ -340,6 +340,7 @@ MEMBER_FACTS_SQL = (
            _s.cancel_at_period_end, _s.payment_failed_at)
     .select_from(Member.__table__.outerjoin(Subscription.__table__, _s.member_id == _m.id))
     .where(_m.id == bindparam("member_id"))
+    .order_by(_s.id)  # ties in current_subscription() resolve the same way on every load
 )
 
 
