@@ -188,11 +188,13 @@ _reads = MeterRead.__table__
 _this = _reads.alias("this")
 # Core statements built once with bind parameters: composing them per request (and the ORM layer
 # around them) cost several times more than running them.
-WINDOW_SQL = select(
-    func.count(), func.min(_reads.c.read_at),
+_in_window = (_reads.c.reader_id == bindparam("reader"), _reads.c.read_at > bindparam("start", type_=UTCDateTime()))
+WINDOW_SQL = select(  # three scalar subqueries: with count and min in one, SQLite decodes every row for min
+    select(func.count()).select_from(_reads).where(*_in_window).scalar_subquery(),
+    select(func.min(_reads.c.read_at)).where(*_in_window).scalar_subquery(),
     select(_this.c.read_at).where(_this.c.reader_id == bindparam("reader"),
                                   _this.c.article_id == bindparam("article")).scalar_subquery(),
-).where(_reads.c.reader_id == bindparam("reader"), _reads.c.read_at > bindparam("start", type_=UTCDateTime()))
+)
 LOCK_SQL = {
     "postgresql": select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger()))),
     "sqlite": text("UPDATE meter_reads SET read_at = read_at WHERE 0"),
