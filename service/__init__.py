@@ -36,7 +36,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=settings.get("MAX_CONTENT_LENGTH", 1024 * 1024),
     )
     if app.config["DATABASE_URL"].startswith("sqlite"):
