@@ -391,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
             "numerator": round(medians[num], 1), "denominator": round(medians[den], 1) if den else None,
             "description": desc})
     results = {
-        "command": "make bench" + (" BENCH_ARGS=--quick" if args.quick else ""),
+        "command": "make bench" + (f" BENCH_ARGS=\"{' '.join(argv if argv is not None else sys.argv[1:])}\""
+                                   if (argv if argv is not None else sys.argv[1:]) else ""),
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "duration_s": round(time.time() - started, 1),
         "machine": {**info, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
