@@ -39,7 +39,6 @@ run: demo
 	@echo "  OpenAPI       : http://$(HOST):$(PORT)/openapi.json"
 	@echo "  widget demo   : http://$(HOST):$(PORT)/demo"
 	@echo "  staff         : http://$(HOST):$(PORT)/staff/ (first: $(BIN)/flask staff create --email you@example.org --role admin)"
-	@$(BIN)/flask urls --host $(HOST) --port $(PORT) 2>/dev/null || true
 	@echo ""
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
