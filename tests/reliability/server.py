@@ -118,3 +118,20 @@ def server_settings(database_url: str) -> dict[str, str]:
         "RATELIMIT_ENABLED": "false",
         "LOG_LEVEL": "WARNING",
     }
+
+
+def end_other_sessions(database_url: str) -> None:
+    """On PostgreSQL, end any session a stopped (or SIGKILLed) server left on the test database, so the
+    next test's TRUNCATE never waits for, or deadlocks with, an orphaned backend."""
+    if not database_url.startswith("postgresql"):
+        return
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"))
+    finally:
+        engine.dispose()

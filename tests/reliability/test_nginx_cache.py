@@ -14,7 +14,7 @@ import pytest
 
 from bench import nginx as bench_nginx
 from bench.harness import Server
-from tests.reliability.server import GunicornServer, free_port, server_settings
+from tests.reliability.server import GunicornServer, end_other_sessions, free_port, server_settings
 
 pytestmark = [
     pytest.mark.reliability,
@@ -53,6 +53,9 @@ def stack(app, demo_campaign, database_url, tmp_path):
         if ngx is not None:
             ngx.stop()
         service.stop()
+        db.session.remove()  # the test's own connections go first: only the server's may be left
+        db.engine.dispose()
+        end_other_sessions(database_url)
 
 
 def test_micro_cache_honours_the_service_and_outlives_it(stack):

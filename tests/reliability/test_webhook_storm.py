@@ -28,7 +28,7 @@ from service.members.models import Member
 from service.payments.models import WebhookEvent
 from tests import factories
 from tests.conftest import ON_POSTGRES
-from tests.reliability.server import GunicornServer, server_settings
+from tests.reliability.server import GunicornServer, end_other_sessions, server_settings
 from tests.stripe_events import (
     MONTHLY_PRICE,
     Lifecycle,
@@ -168,6 +168,9 @@ def server(app, storm_campaign, database_url, tmp_path):
         yield srv.start()
     finally:
         srv.stop()
+        db.session.remove()  # the test's own connections go first: only the server's may be left
+        db.engine.dispose()
+        end_other_sessions(database_url)
 
 
 def redeliver(sender: Sender, results: list[tuple[str, int | str]], rounds: int = 6) -> list[tuple[str, int | str]]:
