@@ -30,9 +30,10 @@ def init_app(app: Flask) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from service.extensions import api
-    from service.ops import degrade, logs, metrics, ratelimits, security, views
+    from service.ops import degrade, logs, metrics, ratelimits, security, sessions, views
 
     cfg = app.config
+    app.session_interface = sessions.LazyCookieSessionInterface()
     degrade.check_config(cfg)
     logs.configure(cfg.get("LOG_LEVEL", "INFO"), cfg.get("LOG_FORMAT", "json"))
     production = cfg.get("SERVICE_ENV") == "production"
