@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -149,3 +150,34 @@ def fake_stripe():
     server = FakeStripe().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def demo_campaign(app, session, clock):
+    """The demo campaign members-25k on 1 March 2025 at 09:00 UTC, count 0."""
+    from service.campaigns import demo
+
+    clock.set(datetime(2025, 3, 1, 9, 0, tzinfo=UTC))
+    c = demo.create_demo(session, clock.now(), join_url="https://news.example/join")
+    session.commit()
+    return c
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """Debian's Chromium driven by Playwright (never a downloaded browser). Skipped when it is missing,
+    unless REQUIRE_BROWSER=1 (CI), where that is a failure."""
+    if not CHROMIUM.exists():
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail("REQUIRE_BROWSER=1 but /usr/bin/chromium is missing (apt-get install chromium)")
+        pytest.skip("/usr/bin/chromium is missing (apt-get install chromium); set REQUIRE_BROWSER=1 to fail instead")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -29,16 +29,6 @@ DEAD_DB = "postgresql+psycopg://postgres@127.0.0.1:1/x"
 
 
 @pytest.fixture
-def demo_campaign(app, session, clock):
-    from service.campaigns import demo
-
-    clock.set(datetime(2025, 3, 1, 9, 0, tzinfo=UTC))
-    c = demo.create_demo(session, clock.now(), join_url="https://news.example/join")
-    session.commit()
-    return c
-
-
-@pytest.fixture
 def dead_app(app, app_config):
     """An app whose database is a closed port, sharing the warm progress cache of `app`."""
     from service import create_app

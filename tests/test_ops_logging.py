@@ -103,18 +103,6 @@ def test_text_format_for_development(app):
     assert "hello [redacted]" in stream.getvalue()
 
 
-@pytest.fixture
-def demo_campaign(app, session, clock):
-    from datetime import UTC, datetime
-
-    from service.campaigns import demo
-
-    clock.set(datetime(2025, 3, 1, 9, 0, tzinfo=UTC))
-    c = demo.create_demo(session, clock.now())
-    session.commit()
-    return c
-
-
 def test_by_default_progress_hits_are_not_logged_but_everything_else_is(client, log_stream, demo_campaign):
     client.get("/v1/campaigns/members-25k/progress")
     client.get("/v1/campaigns/nope/progress")

@@ -1,22 +1,11 @@
 """GET /metrics: Prometheus text, restricted to allowed networks or a bearer token."""
 
-from datetime import UTC, datetime
 
 import pytest
 
 from service.ops import metrics
 
 PROGRESS = "/v1/campaigns/members-25k/progress"
-
-
-@pytest.fixture
-def demo_campaign(app, session, clock):
-    from service.campaigns import demo
-
-    clock.set(datetime(2025, 3, 1, 9, 0, tzinfo=UTC))
-    c = demo.create_demo(session, clock.now(), join_url="https://news.example/join")
-    session.commit()
-    return c
 
 
 def sample(text: str, name: str, **labels: str) -> float:

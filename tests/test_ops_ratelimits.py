@@ -1,6 +1,5 @@
 """Rate limits from configuration; a 429 is problem+json with Retry-After."""
 
-from datetime import UTC, datetime
 
 import pytest
 
@@ -10,16 +9,6 @@ PROGRESS = "/v1/campaigns/members-25k/progress"
 @pytest.fixture
 def app_config(app_config):
     return {**app_config, "RATELIMIT_PROGRESS": "3/minute", "RATELIMIT_PUBLIC_WRITE": "2/minute"}
-
-
-@pytest.fixture
-def demo_campaign(app, session, clock):
-    from service.campaigns import demo
-
-    clock.set(datetime(2025, 3, 1, 9, 0, tzinfo=UTC))
-    c = demo.create_demo(session, clock.now(), join_url="https://news.example/join")
-    session.commit()
-    return c
 
 
 @pytest.fixture

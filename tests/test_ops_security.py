@@ -1,21 +1,10 @@
 """Security headers, cookies, body size limit and no stack traces to clients in production."""
 
-from datetime import UTC, datetime
 
 import pytest
 
 from service.ops import security
 from tests.conftest import TEST_CONFIG
-
-
-@pytest.fixture
-def demo_campaign(app, session, clock):
-    from service.campaigns import demo
-
-    clock.set(datetime(2025, 3, 1, 9, 0, tzinfo=UTC))
-    c = demo.create_demo(session, clock.now(), join_url="https://news.example/join")
-    session.commit()
-    return c
 
 
 def test_json_responses_get_the_strict_headers(client):

@@ -4,16 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from service.campaigns import demo
 from tests import factories
-
-
-@pytest.fixture
-def demo_campaign(app, session, clock):
-    clock.set(datetime(2025, 3, 1, 9, 0, tzinfo=UTC))
-    c = demo.create_demo(session, clock.now(), join_url="https://news.example/join")
-    session.commit()
-    return c
 
 
 def test_demo_banner_reproduces_the_seed_sentence_word_for_word(client, demo_campaign):

@@ -10,18 +10,10 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from service.campaigns import demo, services
+from service.campaigns import services
 from service.widget import assets, events, markup
 from service.widget.models import WidgetDaily
 from tests import factories
-
-
-@pytest.fixture
-def demo_campaign(app, session, clock):
-    clock.set(datetime(2025, 3, 1, 9, 0, tzinfo=UTC))
-    c = demo.create_demo(session, clock.now(), join_url="https://news.example/join")
-    session.commit()
-    return c
 
 
 def counters(session) -> dict[tuple, int]:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 import sqlalchemy as sa
-
-from service.campaigns import demo
 
 
 @pytest.fixture
@@ -16,14 +12,6 @@ def app_config(app_config):
     # Stripe's API is a closed local port (a documented 502), never the network; tests that need
     # answers from Stripe point STRIPE_API_BASE at the fake_stripe fixture instead.
     return {**app_config, "RATELIMIT_ENABLED": False, "STRIPE_API_BASE": "http://127.0.0.1:9"}
-
-
-@pytest.fixture
-def demo_campaign(app, session, clock):
-    clock.set(datetime(2025, 3, 1, 9, 0, tzinfo=UTC))
-    c = demo.create_demo(session, clock.now(), join_url="https://news.example/join")
-    session.commit()
-    return c
 
 
 def dump_tables(engine: sa.Engine) -> dict[str, list[tuple]]:
