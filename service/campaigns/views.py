@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from flask import Response, current_app, request
 from sqlalchemy.exc import DBAPIError
 
@@ -59,12 +61,16 @@ _locale_of_query: dict[str, str | None] = {}  # raw query string -> normalized l
 
 
 def _requested_locale() -> str | None:
-    """The `locale` parameter, normalized; memoized by raw query string (parsing it and asking Babel
-    cost more than the rest of a cache hit)."""
-    query = request.environ.get("QUERY_STRING", "")
+    return locale_key(request.environ.get("QUERY_STRING", ""))
+
+
+def locale_key(query: str) -> str | None:
+    """The `locale` parameter of a raw query string, normalized; memoized by query string (parsing it
+    and asking Babel cost more than the rest of a cache hit)."""
     norm = _locale_of_query.get(query, _MISSING)
     if norm is _MISSING:
-        norm = copy.normalize_locale(request.args.get("locale"))
+        values = [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "locale"]
+        norm = copy.normalize_locale(values[0] if values else None)
         if len(_locale_of_query) < 4096:  # cache-busting parameters must not grow it without bound
             _locale_of_query[query] = norm
     return norm  # type: ignore[return-value]

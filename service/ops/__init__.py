@@ -115,6 +115,21 @@ def init_app(app: Flask) -> None:
                 "duration_ms": round(seconds * 1000, 2)})
         return response
 
+    if not log_all and not cfg.get("RATELIMIT_PROGRESS") and "progress_cache" in app.extensions:
+        from service.campaigns.views import locale_key
+        from service.ops.fastpath import RULE, ProgressFastPath
+
+        def fast_request_id(environ: dict) -> str:
+            rid = environ.get("HTTP_X_REQUEST_ID")
+            return rid if rid and REQUEST_ID_RE.fullmatch(rid) else new_request_id()
+
+        def fast_hit(seconds: float) -> None:
+            record_request(RULE, "GET", 200, seconds)
+            cache_sync.sync(app.extensions.get("progress_cache"))
+
+        app.wsgi_app = ProgressFastPath(  # type: ignore[method-assign]
+            app.wsgi_app, app.extensions["progress_cache"], locale_key, fast_request_id, fast_hit)
+
     # First before any other hook (the rate limiter's too), so that every response has a request id.
     app.before_request_funcs.setdefault(None, []).insert(0, start_request)
     # Last after every other hook (Flask runs them in reverse order), to see the final response.
