@@ -559,7 +559,6 @@ def test_starttls_with_login(app_config, clock, tmp_path, monkeypatch):
 
     from aiosmtpd.smtp import AuthResult
 
-    from service import create_app
 
     server_ctx, cafile = _self_signed(tmp_path)
     trusting = ssl.create_default_context(cafile=cafile)
@@ -573,18 +572,7 @@ def test_starttls_with_login(app_config, clock, tmp_path, monkeypatch):
 
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=server_ctx,
                             require_starttls=True, authenticator=authenticator)
-    controller.start()
-    try:
-        app = create_app({**app_config, "SMTP_URL": f"smtp+starttls://mailer:pw@127.0.0.1:{controller.port}"})
-        with app.app_context():
-            assert request_link(app.test_client(), "anyone@example.org").status_code == 202
-            db.session.remove()
-        for _ in range(50):
-            if inbox.messages:
-                break
-            time.sleep(0.05)
-    finally:
-        controller.stop()
+    _request_link_through(controller, inbox, app_config, f"smtp+starttls://mailer:pw@127.0.0.1:{controller.port}")
     assert logins == [(True, b"mailer")]  # logged in only after STARTTLS
     assert inbox.messages[0][0] == ["anyone@example.org"]
 
@@ -592,25 +580,13 @@ def test_starttls_with_login(app_config, clock, tmp_path, monkeypatch):
 def test_smtps_implicit_tls(app_config, clock, tmp_path, monkeypatch):
     import ssl
 
-    from service import create_app
 
     server_ctx, cafile = _self_signed(tmp_path)
     trusting = ssl.create_default_context(cafile=cafile)
     monkeypatch.setattr("service.paywall.mail.ssl.create_default_context", lambda *a, **k: trusting)
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), ssl_context=server_ctx)
-    controller.start()
-    try:
-        app = create_app({**app_config, "SMTP_URL": f"smtps://127.0.0.1:{controller.port}"})
-        with app.app_context():
-            assert request_link(app.test_client(), "anyone@example.org").status_code == 202
-            db.session.remove()
-        for _ in range(50):
-            if inbox.messages:
-                break
-            time.sleep(0.05)
-    finally:
-        controller.stop()
+    _request_link_through(controller, inbox, app_config, f"smtps://127.0.0.1:{controller.port}")
     assert inbox.messages[0][0] == ["anyone@example.org"]
 
 
@@ -629,3 +605,21 @@ def test_claim_uses_the_stored_webhook_without_calling_stripe(stripe_app, fake_s
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["member"]["email"] == "hook@example.org"
     assert fake_stripe.requests == []  # no call to Stripe
+
+
+def _request_link_through(controller, inbox, app_config, smtp_url):
+    """Start the SMTP server, ask for a sign-in link through it, wait for the mail, stop the server."""
+    from service import create_app
+
+    controller.start()
+    try:
+        app = create_app({**app_config, "SMTP_URL": smtp_url})
+        with app.app_context():
+            assert request_link(app.test_client(), "anyone@example.org").status_code == 202
+            db.session.remove()
+        for _ in range(50):
+            if inbox.messages:
+                break
+            time.sleep(0.05)
+    finally:
+        controller.stop()
