@@ -31,8 +31,9 @@ def http_url(value: str, *, require_https: bool) -> str:
     scheme = parts.scheme.lower()
     allowed = ("https",) if require_https else ("http", "https")
     if scheme not in allowed or not value.lower().startswith(f"{scheme}://"):
-        need = "https" if require_https else "http or https"
-        raise ValueError(f"The URL must start with {need}:// (got {scheme + ':' if scheme else 'no scheme'}).")
+        need = "https://" if require_https else "http:// or https://"
+        got = f"{scheme}:" if scheme else "no scheme"
+        raise ValueError(f"The URL must start with {need} (got {got}).")
     if "@" in parts.netloc:
         raise ValueError("The URL must not contain credentials (user:password@).")
     if not parts.hostname:
