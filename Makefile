@@ -51,6 +51,7 @@ test: install-test
 
 bench: install  # not a test: CI does not run it (`make bench BENCH_ARGS=--quick` for a short run)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.report  # bench/RESULTS.md from bench/results.json
 
 lint: install-test
 	$(BIN)/ruff check service tests bench
