@@ -9,6 +9,8 @@ URLs are all refused. Plain module: no Flask.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 MAX_LENGTH = 2000
@@ -52,3 +54,8 @@ def is_http_url(value: str | None, *, require_https: bool = False) -> bool:
     except ValueError:
         return False
     return True
+
+
+def https_required(settings: Mapping[str, Any]) -> bool:
+    """Stored URLs must be https in production (`SERVICE_ENV=production`); http is fine elsewhere."""
+    return settings.get("SERVICE_ENV") == "production"

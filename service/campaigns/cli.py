@@ -11,6 +11,7 @@ from service.campaigns import demo, services
 from service.campaigns.models import Campaign
 from service.cli_support import DATE, domain_errors, now
 from service.extensions import db
+from service.urls import https_required
 
 campaign_cli = AppGroup("campaign", help="Create, list and adjust campaigns.")
 
@@ -24,13 +25,14 @@ campaign_cli = AppGroup("campaign", help="Create, list and adjust campaigns.")
 @click.option("--timezone", default="UTC", show_default=True, help="IANA time zone of the window's days")
 @click.option("--locale", default="en", show_default=True, help="Default locale of the copy")
 @click.option("--count-mode", type=click.Choice(["net", "gross"]), default="net", show_default=True)
-@click.option("--join-url", default="", help="Where the call to action links")
+@click.option("--join-url", default="", help="Where the call to action links (an http(s) URL; https in production)")
 @domain_errors
 def create(slug, title, goal, starts, ends, timezone, locale, count_mode, join_url):  # noqa: ANN001,ANN201
     """Create a campaign (counts members who already paid inside its window)."""
     campaign = services.create_campaign(db.session, slug=slug, title=title, goal=goal, starts=starts, ends=ends,
                                         timezone=timezone, locale=locale, count_mode=count_mode,
-                                        join_url=join_url, now=now())
+                                        join_url=join_url, now=now(),
+                                        require_https=https_required(current_app.config))
     db.session.commit()
     click.echo(f"Created campaign {campaign.slug}: goal {campaign.goal:,}, {starts} to {ends} ({timezone}), "
                f"count {campaign.count:,}")

@@ -160,8 +160,19 @@ def parse(template: str) -> tuple[Node, ...]:
 
 
 def validate(template: str) -> None:
-    """Raise TemplateError with a clear message if the template cannot be rendered."""
+    """Raise TemplateError with a clear message if the template does not parse (see `check` for rendering)."""
     parse(template)
+
+
+def check(template: str, locale: str, samples: list[Values]) -> None:
+    """Raise TemplateError unless the template parses and renders for every sample (see `sample_values`).
+
+    Parsing alone is not enough: `{deadline:d MMM, HH}` parses, but Babel refuses an hour on a date, and
+    a branch of a plural block only renders for the numbers that choose it.
+    """
+    parse(template)
+    for values in samples:
+        render(template, values, locale)
 
 
 @dataclass(frozen=True)
@@ -174,9 +185,44 @@ class Values:
     deadline: date
 
 
+SAMPLE_NUMBERS = (0, 1, 2, 5, 21)
+
+
+def sample_values(goal: int, deadline: date) -> list[Values]:
+    """The numbers a banner meets over a campaign (every stage: none yet, a few, the goal, past the goal),
+    each also as remaining and days left, so every plural branch a locale can choose is rendered once."""
+    counts = sorted({*SAMPLE_NUMBERS, goal, goal + 1, goal * 2})
+    out = []
+    for n in counts:
+        remaining = max(goal - n, 0)
+        out.append(Values(count=n, goal=goal, remaining=remaining, percent=100 * n / goal, days_left=n,
+                          deadline=deadline))
+    for n in SAMPLE_NUMBERS:  # a few members or days to go, whatever the goal
+        out.append(Values(count=max(goal - n, 0), goal=goal, remaining=n, percent=100 * max(goal - n, 0) / goal,
+                          days_left=n, deadline=deadline))
+    return out
+
+
 def render(template: str, values: Values, locale: str) -> str:
-    loc = babel_locale(locale)
-    return "".join(_render(parse(template), values, loc, None))
+    """The template filled in; TemplateError (never another exception) when it cannot be rendered."""
+    nodes = parse(template)
+    try:
+        return "".join(_render(nodes, values, babel_locale(locale), None))
+    except TemplateError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Babel raises many kinds; callers need one
+        raise TemplateError(f"it cannot be rendered: {type(exc).__name__}: {exc}") from exc
+
+
+def _date(values: Values, fmt: str | None, loc: Locale) -> str:
+    try:
+        return format_date(values.deadline, format=fmt or "long", locale=loc)
+    except AttributeError as exc:  # Babel asks the date for an hour, minute, second or time zone
+        raise TemplateError(
+            f"the date format '{fmt}' asks for a time or time zone, but {{deadline}} is a day; "
+            "use date letters only (d, M, y, E, e.g. {deadline:d MMM yyyy})") from exc
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise TemplateError(f"the date format '{fmt}' cannot be used ({exc})") from exc
 
 
 def _number(name: str, values: Values) -> int:
@@ -193,7 +239,7 @@ def _render(nodes: tuple, values: Values, loc: Locale, hash_value: int | None): 
             if node.name == "#":
                 yield format_decimal(hash_value or 0, locale=loc)
             elif node.name == "deadline":
-                yield format_date(values.deadline, format=node.fmt or "long", locale=loc)
+                yield _date(values, node.fmt, loc)
             else:
                 yield format_decimal(_number(node.name, values), locale=loc)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -10,24 +11,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.campaigns import copy, counter, progress
+from service import urls
+from service.campaigns import builtin, copy, counter, progress
 from service.campaigns.models import COUNT_MODES, STAGES, BannerCopy, Campaign, CampaignDaily, CountAdjustment
 from service.errors import Conflict, Invalid, NotFound
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 MAX_GOAL = 1_000_000_000
 MAX_ADJUSTMENT = 1_000_000
+log = logging.getLogger(__name__)
 
 # Stages without copy of their own borrow it from the next stage in this chain.
 STAGE_FALLBACK = {
     "final_push": "momentum", "momentum": "launch", "goal_reached": "launch",
     "ended": "launch", "scheduled": "launch",
 }
-GENERIC_COPY = {
-    "headline": "{count} out of {goal}",
-    "body": "Join us: {remaining, plural, one {# member} other {# members}} to go.",
-    "cta_label": "Become a member",
-}
+GENERIC_COPY = builtin.builtin_copy("en", "launch")[1]
+COPY_LABELS = {"headline": "Headline", "body": "Body", "cta_label": "Call to action", "cta_url": "Link"}
 
 
 def get_campaign(session: Session, slug: str) -> Campaign:
@@ -47,7 +47,8 @@ def window_bounds(starts: date, ends: date, timezone: str) -> tuple[datetime, da
 
 def validate_settings(*, slug: str | None = None, goal: int | None = None, starts: date | None = None,
                       ends: date | None = None, timezone: str | None = None, locale: str | None = None,
-                      count_mode: str | None = None, title: str | None = None) -> None:
+                      count_mode: str | None = None, title: str | None = None, join_url: str | None = None,
+                      require_https: bool = False) -> None:
     if slug is not None and not SLUG_RE.match(slug):
         raise Invalid("slug must be 1-64 lower-case letters, digits and hyphens, not starting or ending with '-'.")
     if title is not None and not (0 < len(title.strip()) <= 200):
@@ -65,13 +66,19 @@ def validate_settings(*, slug: str | None = None, goal: int | None = None, start
         raise Invalid(f"unknown locale '{locale}' (use a tag such as en or uk).")
     if count_mode is not None and count_mode not in COUNT_MODES:
         raise Invalid("count mode must be 'net' or 'gross'.")
+    if join_url:  # empty: the banner links to the paywall's join URL
+        try:
+            urls.http_url(join_url, require_https=require_https)
+        except ValueError as exc:
+            raise Invalid(f"join URL: {exc}", errors={"join_url": [str(exc)]}) from exc
 
 
 def create_campaign(session: Session, *, slug: str, title: str, goal: int, starts: date, ends: date,
                     now: datetime, timezone: str = "UTC", locale: str = "en", count_mode: str = "net",
-                    join_url: str = "") -> Campaign:
+                    join_url: str = "", require_https: bool = False) -> Campaign:
+    join_url = (join_url or "").strip()
     validate_settings(slug=slug, title=title, goal=goal, starts=starts, ends=ends, timezone=timezone,
-                      locale=locale, count_mode=count_mode)
+                      locale=locale, count_mode=count_mode, join_url=join_url, require_https=require_https)
     if session.scalar(select(Campaign.id).where(Campaign.slug == slug)) is not None:
         raise Conflict(f"A campaign with slug '{slug}' exists already.")
     starts_at, ends_at = window_bounds(starts, ends, timezone)
@@ -104,19 +111,21 @@ def adjust(session: Session, campaign: Campaign, *, delta: int, reason: str, who
 
 
 def set_copy(session: Session, campaign: Campaign, *, locale: str, stage: str, headline: str, body: str,
-             cta_label: str, cta_url: str = "", who: str = "", now: datetime) -> BannerCopy:
+             cta_label: str, cta_url: str = "", who: str = "", now: datetime,
+             require_https: bool = False) -> BannerCopy:
+    """Store the copy of one stage in one locale, refused (every field's problem in a sentence) unless each
+    template renders for the numbers a banner meets and the CTA link is an http(s) URL."""
     norm = copy.normalize_locale(locale)
     if norm is None:
         raise Invalid(f"unknown locale '{locale}'.")
     if stage not in STAGES:
         raise Invalid(f"unknown stage '{stage}' (use one of {', '.join(STAGES)}).")
-    for name, template in (("headline", headline), ("body", body), ("cta_label", cta_label)):
-        if len(template) > 2000:
-            raise Invalid(f"{name} is longer than 2,000 characters.")
-        try:
-            copy.validate(template)
-        except copy.TemplateError as exc:
-            raise Invalid(f"{name}: {exc}", errors={name: [str(exc)]}) from exc
+    cta_url = (cta_url or "").strip()
+    errors = copy_errors(campaign, norm, {"headline": headline, "body": body, "cta_label": cta_label,
+                                          "cta_url": cta_url}, require_https=require_https)
+    if errors:
+        raise Invalid(" ".join(f"{COPY_LABELS[k]}: {v}" for k, v in errors.items()),
+                      errors={k: [v] for k, v in errors.items()})
     row = session.scalar(select(BannerCopy).where(
         BannerCopy.campaign_id == campaign.id, BannerCopy.locale == norm, BannerCopy.stage == stage))
     if row is None:
@@ -127,6 +136,33 @@ def set_copy(session: Session, campaign: Campaign, *, locale: str, stage: str, h
     row.updated_by, row.updated_at = who, now
     session.flush()
     return row
+
+
+def copy_errors(campaign: Campaign, locale: str, fields: dict[str, str], *, require_https: bool = False
+                ) -> dict[str, str]:
+    """Field -> one sentence saying why it cannot be stored (empty when all can): each template is rendered for
+    every stage's sample numbers and the campaign's deadline in `locale`; the link must pass urls.http_url."""
+    samples = copy.sample_values(campaign.goal, progress.last_day(campaign.ends_at, campaign.timezone))
+    errors: dict[str, str] = {}
+    for name in ("headline", "body", "cta_label"):
+        template = fields.get(name, "")
+        if len(template) > 2000:
+            errors[name] = "It is longer than 2,000 characters."
+            continue
+        try:
+            copy.check(template, locale, samples)
+        except copy.TemplateError as exc:
+            errors[name] = _sentence(str(exc))
+    if fields.get("cta_url"):  # empty: the campaign's join URL
+        try:
+            urls.http_url(fields["cta_url"], require_https=require_https)
+        except ValueError as exc:
+            errors["cta_url"] = f"{exc} Use a full https://… link, or leave it empty for the campaign's join URL."
+    return errors
+
+
+def _sentence(message: str) -> str:
+    return message if message.endswith((".", "!", "?")) else message + "."
 
 
 def net_last_7d(session: Session, campaign: Campaign, now: datetime) -> int:
@@ -153,17 +189,26 @@ def pick_copy(rows: list[BannerCopy], locale: str | None, default_locale: str, s
     return "en", {**GENERIC_COPY, "cta_url": ""}
 
 
-def render_banner(templates: dict[str, str], locale: str, p: progress.Progress, join_url: str
-                  ) -> dict[str, str]:
+def banner_link(*candidates: str | None) -> str:
+    """The first candidate (copy's CTA URL, then the campaign's join URL) that is an http(s) URL, else ''."""
+    return next((u.strip() for u in candidates if u and urls.is_http_url(u.strip())), "")
+
+
+def render_banner(templates: dict[str, str], locale: str, p: progress.Progress, join_url: str,
+                  campaign: str = "") -> dict[str, str]:
+    """The banner's text and link. Copy that no longer renders (saved before `set_copy` checked it, or refused
+    by a newer Babel) is logged and replaced by the built-in copy of the stage; a link that is not http(s)
+    (an old row) is dropped for the next one, so `javascript:` never reaches a page."""
     values = copy.Values(count=p.count, goal=p.goal, remaining=p.remaining, percent=p.percent,
                          days_left=p.days_left, deadline=p.deadline)
-    out = {}
-    for name in ("headline", "body", "cta_label"):
-        try:
-            out[name] = copy.render(templates[name], values, locale)
-        except copy.TemplateError:  # stored before validation existed: show the generic line
-            out[name] = copy.render(GENERIC_COPY[name], values, locale)
-    out["cta_url"] = templates.get("cta_url") or join_url
+    try:
+        out = {name: copy.render(templates[name], values, locale) for name in ("headline", "body", "cta_label")}
+    except copy.TemplateError as exc:
+        log.error("banner copy of campaign %s (%s, %s) cannot be rendered, built-in copy shown: %s",
+                  campaign, locale, p.stage, exc)
+        locale, fallback = builtin.builtin_copy(locale, p.stage)
+        out = {name: copy.render(fallback[name], values, locale) for name in ("headline", "body", "cta_label")}
+    out["cta_url"] = banner_link(templates.get("cta_url"), join_url)
     out["locale"] = locale.replace("_", "-")
     out["dir"] = copy.text_direction(locale)
     return out
@@ -199,6 +244,6 @@ def progress_payload(session: Session, campaign: Campaign, locale: str | None, n
             "daily_average_7d": p.daily_average_7d,
             "projected_reach_date": p.projected_reach_date,
         },
-        "banner": render_banner(templates, used_locale, p, campaign.join_url),
+        "banner": render_banner(templates, used_locale, p, campaign.join_url, campaign.slug),
         "updated_at": updated_at,
     }

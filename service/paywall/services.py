@@ -579,12 +579,17 @@ def _banner(session: Session, ctx: Context, slug: str, locale: str | None, now: 
 
 def paywall_prompt(session: Session, ctx: Context, locale: str | None, article_id: str, reason: str,
                    now: datetime) -> dict[str, Any]:
-    """The campaign's appeal in the reader's locale, with a checkout link naming campaign and article."""
+    """The campaign's appeal in the reader's locale, with a checkout link naming campaign and article.
+
+    The link starts from the banner's http(s) CTA URL (the progress payload already drops any other), else the
+    configured join URL: a `javascript:` URL stored in an old row never becomes `checkout_url`."""
+    from service.campaigns.services import banner_link
+
     slug = ctx.campaign.get(lambda: _pick_campaign(session, ctx.settings.campaign_slug, now))
     banner = _banner(session, ctx, slug, locale, now) if slug else None
     if banner is None:
         banner = {**FALLBACK_PROMPT, "cta_url": "", "locale": "en", "dir": "ltr"}
-    base = banner.get("cta_url") or ctx.settings.join_url
+    base = banner_link(banner.get("cta_url")) or ctx.settings.join_url
     params = {"article": article_id, "reason": reason}
     if slug:
         params["campaign"] = slug

@@ -137,15 +137,12 @@ def add_adjustment(session: Session, campaign: Campaign, *, delta: int, reason: 
 
 
 def edit_copy(session: Session, campaign: Campaign, *, staff: StaffUser, locale: str, stage: str,
-              headline: str, body: str, cta_label: str, cta_url: str, now: datetime) -> Any:
+              headline: str, body: str, cta_label: str, cta_url: str, now: datetime,
+              require_https: bool = False) -> Any:
     cta_url = (cta_url or "").strip()
-    if cta_url and not cta_url.lower().startswith(("https://", "http://")):
-        # the banner runs on the newsroom's pages, so a path would point at their site, and the widget
-        # drops anything but http(s) links
-        raise Invalid("cta_url must be an absolute http(s) URL.",
-                      errors={"cta_url": ["use a full https://… link, or leave it empty for the campaign's"]})
     row = campaigns.set_copy(session, campaign, locale=locale, stage=stage, headline=headline, body=body,
-                             cta_label=cta_label, cta_url=cta_url, who=staff.email, now=now)
+                             cta_label=cta_label, cta_url=cta_url, who=staff.email, now=now,
+                             require_https=require_https)
     audit(session, actor=staff.email, action="copy.edit", target=f"{campaign.slug}/{row.locale}/{stage}",
           campaign=campaign, details={"locale": row.locale, "stage": stage, "headline": headline,
                                       "body": body, "cta_label": cta_label, "cta_url": cta_url}, now=now)
@@ -400,8 +397,9 @@ def copy_for_editing(session: Session, campaign: Campaign, locale: str, stage: s
 
 
 def preview(session: Session, campaign: Campaign, *, locale: str, stage: str, templates: dict[str, str],
-            now: datetime) -> tuple[dict[str, Any], dict[str, str]]:
-    """The banner as it would look at the current count with these templates: (payload, errors by field)."""
+            now: datetime, require_https: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
+    """The banner as it would look at the current count with these templates: (payload, errors by field, the
+    same sentences saving would give: a template must render for every stage's numbers, not only today's)."""
     from service.campaigns import copy
 
     p = progress_rules.compute(count=campaign.count, goal=campaign.goal, starts_at=campaign.starts_at,
@@ -410,15 +408,14 @@ def preview(session: Session, campaign: Campaign, *, locale: str, stage: str, te
     norm = copy.normalize_locale(locale) or campaign.default_locale
     values = copy.Values(count=p.count, goal=p.goal, remaining=p.remaining, percent=p.percent,
                          days_left=p.days_left, deadline=p.deadline)
-    errors: dict[str, str] = {}
+    errors = campaigns.copy_errors(campaign, norm, templates, require_https=require_https)
     banner: dict[str, str] = {}
     for name in COPY_FIELDS:
         try:
             banner[name] = copy.render(templates.get(name, ""), values, norm)
-        except copy.TemplateError as exc:
-            errors[name] = str(exc)
+        except copy.TemplateError:  # its sentence is in errors already
             banner[name] = ""
-    banner["cta_url"] = templates.get("cta_url") or campaign.join_url
+    banner["cta_url"] = campaigns.banner_link(templates.get("cta_url"), campaign.join_url)
     banner["locale"] = norm.replace("_", "-")
     banner["dir"] = copy.text_direction(norm)
     payload = {"campaign": campaign.slug, "title": campaign.title, "count": p.count, "goal": p.goal,

@@ -21,6 +21,7 @@ from service.errors import DomainError, Invalid
 from service.extensions import db, limiter
 from service.staff import auth, charts, services
 from service.staff.schemas import AdjustmentForm, CopyForm, LoginForm, TokenForm
+from service.urls import https_required
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -162,7 +163,8 @@ def add_adjustment(slug: str) -> Any:
 def _copy_page(campaign: Any, locale: str, stage: str, templates: dict[str, str], note: str,
                errors: dict[str, Any], status: int = 200) -> tuple[str, int]:
     payload, preview_errors = services.preview(db.session, campaign, locale=locale, stage=stage,
-                                               templates=templates, now=auth.now())
+                                               templates=templates, now=auth.now(),
+                                               require_https=https_required(current_app.config))
     errors = {**{k: [v] for k, v in preview_errors.items()}, **errors}
     return render_template("staff/copy.html", c=campaign, locale=locale, stage=stage, stages=STAGES,
                            locales=services.copy_locales(db.session, campaign), templates=templates, note=note,
@@ -186,7 +188,8 @@ def save_copy(slug: str) -> Any:
     try:
         row = services.edit_copy(db.session, campaign, staff=g.staff, locale=form["locale"], stage=form["stage"],
                                  headline=form["headline"], body=form["body"], cta_label=form["cta_label"],
-                                 cta_url=form["cta_url"], now=auth.now())
+                                 cta_url=form["cta_url"], now=auth.now(),
+                                 require_https=https_required(current_app.config))
     except Invalid as exc:
         db.session.rollback()
         templates = {k: form[k] for k in ("headline", "body", "cta_label", "cta_url")}
@@ -205,7 +208,8 @@ def copy_preview(slug: str) -> Any:
     form = _form(CopyForm())
     templates = {k: form[k] for k in ("headline", "body", "cta_label", "cta_url")}
     payload, errors = services.preview(db.session, campaign, locale=form["locale"], stage=form["stage"],
-                                       templates=templates, now=auth.now())
+                                       templates=templates, now=auth.now(),
+                                       require_https=https_required(current_app.config))
     db.session.rollback()
     return render_template("staff/_banner.html", banner=payload, errors=errors, fragment=_fragment(payload))
 

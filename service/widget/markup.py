@@ -10,11 +10,12 @@ them in `style` attributes (a fragment included in someone else's page has no sh
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from babel.numbers import format_decimal
+
+from service.urls import is_http_url
 
 FONT = 'system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif'
 
@@ -70,9 +71,6 @@ VALUETEXT: dict[str, str] = {
     "uk": "{count} з {goal} учасників",
 }
 
-_SAFE_URL = re.compile(r"^https?://", re.IGNORECASE)
-
-
 def stylesheet() -> str:
     return "".join(f".{name}{{{decls}}}" for name, decls in STYLES.items()) + EXTRA_CSS
 
@@ -80,7 +78,7 @@ def stylesheet() -> str:
 def safe_url(url: str | None) -> str:
     """Only http(s) links: a `javascript:` URL in the copy must never reach a reader's page."""
     url = (url or "").strip()
-    return url if _SAFE_URL.match(url) else ""
+    return url if is_http_url(url) else ""
 
 
 def valuetext(count: int, goal: int, locale: str, headline: str) -> str:

@@ -1,0 +1,58 @@
+"""The built-in banner copy: what a stage shows when its stored templates cannot be rendered (pure; no Flask).
+
+Stored copy is checked when it is saved (`copy.check`), but a row saved before that check existed, or a Babel
+upgrade that refuses a format it used to accept, must not take the banner, the widget or the paywall prompt
+down: the banner then shows this copy for the same stage, in the reader's language when we have it (English
+otherwise). Every template here renders for any numbers (tests/test_trust_copy.py checks them all).
+"""
+
+from __future__ import annotations
+
+DEFAULT_LANGUAGE = "en"
+
+# language -> stage -> (headline, body, cta_label)
+BUILTIN: dict[str, dict[str, tuple[str, str, str]]] = {
+    "en": {
+        "scheduled": ("Our membership drive starts soon", "Independent journalism is funded by its readers.",
+                      "Become a member"),
+        "launch": ("{count} out of {goal}",
+                   "Join us: {remaining, plural, one {# member} other {# members}} to go.", "Become a member"),
+        "momentum": ("{count} out of {goal}",
+                     "We're past halfway: {remaining, plural, one {# member} other {# members}} to go.",
+                     "Become a member"),
+        "final_push": ("{count} out of {goal}",
+                       "Only {remaining, plural, one {# member} other {# members}} to go, "
+                       "with {days_left, plural, one {# day} other {# days}} left.", "Become a member"),
+        "goal_reached": ("{count} members: we did it!", "Thank you to everyone who joined.", "Become a member"),
+        "ended": ("{count} members joined", "Our drive is over. Thank you to everyone who joined.",
+                  "Become a member"),
+    },
+    "uk": {
+        "scheduled": ("Наша кампанія скоро почнеться", "Незалежну журналістику фінансують її читачі.",
+                      "Стати учасником"),
+        "launch": ("{count} з {goal}",
+                   "Залишилося {remaining, plural, one {# учасник} few {# учасники} many {# учасників} "
+                   "other {# учасника}}.", "Стати учасником"),
+        "momentum": ("{count} з {goal}",
+                     "Ми вже пройшли половину шляху. Залишилося {remaining, plural, one {# учасник} "
+                     "few {# учасники} many {# учасників} other {# учасника}}.", "Стати учасником"),
+        "final_push": ("{count} з {goal}",
+                       "Залишилося лише {remaining, plural, one {# учасник} few {# учасники} many {# учасників} "
+                       "other {# учасника}} і {days_left, plural, one {# день} few {# дні} many {# днів} "
+                       "other {# дня}}.", "Стати учасником"),
+        "goal_reached": ("{count} учасників: ми це зробили!", "Дякуємо всім, хто приєднався.",
+                         "Стати учасником"),
+        "ended": ("До нас приєдналися {count}", "Кампанія завершена. Дякуємо всім, хто приєднався.",
+                  "Стати учасником"),
+    },
+}
+
+
+def builtin_copy(locale: str, stage: str) -> tuple[str, dict[str, str]]:
+    """(locale, templates) of the built-in copy for a stage: the locale's language when we have it, else English."""
+    language = locale.replace("-", "_").split("_")[0].lower()
+    if language not in BUILTIN:
+        language, locale = DEFAULT_LANGUAGE, DEFAULT_LANGUAGE
+    stages = BUILTIN[language]
+    headline, body, cta_label = stages.get(stage, stages["launch"])
+    return locale, {"headline": headline, "body": body, "cta_label": cta_label}
