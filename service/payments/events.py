@@ -44,6 +44,14 @@ def ts(value: Any) -> datetime | None:
     return datetime.fromtimestamp(int(value), UTC)
 
 
+def safe_ts(value: Any) -> datetime | None:
+    """`ts()`, or None when the value is not a representable Unix time (10**13, "soon", a list...)."""
+    try:
+        return ts(value)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
 def ref(value: Any) -> str:
     """An id from a field that holds either the id or the expanded object."""
     if isinstance(value, dict):
@@ -51,16 +59,31 @@ def ref(value: Any) -> str:
     return str(value or "")
 
 
+def event_id(body: Any) -> str | None:
+    """The id a verified body can be stored under in the ledger: a non-empty string of at most 255
+    printable characters at `id` of a JSON object; None when there is none (every Stripe event has one)."""
+    if not isinstance(body, dict):
+        return None
+    value = body.get("id")
+    if not isinstance(value, str) or not value or len(value) > 255 or not value.isprintable():
+        return None
+    return value
+
+
 def check_event(event: Any) -> dict[str, Any]:
-    """The minimal shape of a snapshot event: id, type, created, data.object."""
+    """The minimal shape of a snapshot event: id, type, created (a representable time), data.object."""
     if not isinstance(event, dict) or event.get("object") != "event":
-        raise NotAnEvent("the body is not a Stripe event")
-    if not isinstance(event.get("id"), str) or not event["id"] or len(event["id"]) > 255:
+        kind = event.get("object") if isinstance(event, dict) else type(event).__name__
+        raise NotAnEvent(f"the body is not a snapshot event (object {str(kind)[:40]!r})")
+    if event_id(event) is None:
         raise NotAnEvent("the event has no id")
-    if not isinstance(event.get("type"), str) or not event["type"]:
+    if not isinstance(event.get("type"), str) or not event["type"] or len(event["type"]) > 100:
         raise NotAnEvent("the event has no type")
-    if not isinstance(event.get("created"), int):
+    created = event.get("created")
+    if not isinstance(created, int) or isinstance(created, bool):
         raise NotAnEvent("the event has no created time")
+    if safe_ts(created) is None:
+        raise NotAnEvent(f"the event's created time {created} is out of range")
     data = event.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise NotAnEvent("the event has no data.object")
@@ -69,6 +92,22 @@ def check_event(event: Any) -> dict[str, Any]:
 
 def event_object(event: dict[str, Any]) -> dict[str, Any]:
     return event["data"]["object"]
+
+
+def _text(value: Any, limit: int) -> str:
+    return value.replace("\x00", "")[:limit] if isinstance(value, str) else ""
+
+
+def ledger_fields(event: dict[str, Any], received_at: datetime) -> dict[str, Any]:
+    """The ledger columns of a verified body that has an id (`event_id`), whatever else it holds: total,
+    so that an event that cannot be applied is still stored. What is missing or malformed falls back
+    (type '', no object id, `created` = when it was received); the raw payload keeps everything."""
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    return {"stripe_event_id": event["id"], "type": _text(event.get("type"), 100),
+            "livemode": bool(event.get("livemode")), "api_version": _text(event.get("api_version"), 64),
+            "object_id": _text(ref(obj.get("id")) if isinstance(obj, dict) else "", 255),
+            "created": safe_ts(event.get("created")) or received_at}
 
 
 # --- subscriptions -----------------------------------------------------------------------------------

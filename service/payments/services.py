@@ -117,9 +117,18 @@ class SignatureError(ValueError):
     """The body is not a verified Stripe event."""
 
 
+class UnusableBody(SignatureError):
+    """Correctly signed, but not JSON, or without an id to store it under."""
+
+
 def verify(payload: bytes, header: str | None, settings: PaymentSettings) -> dict[str, Any]:
     """Check `Stripe-Signature` with stripe-python against each configured secret (rotation), then
-    parse. Raises SignatureError with a reason that is safe to show."""
+    parse. Raises SignatureError with a reason that is safe to show.
+
+    A verified body is returned as soon as it is a JSON object with an id, its ledger key, however
+    malformed the rest: `ingest` stores it and records why it cannot be applied. A signed body without
+    an id is refused (400): Stripe sends none (every event, snapshot or thin, has an `evt_` id), so it
+    comes from another holder of the secret, and there is nothing to store it under or to retry."""
     if not header:
         raise SignatureError("Missing Stripe-Signature header.")
     if not settings.webhook_secrets:
@@ -140,9 +149,14 @@ def verify(payload: bytes, header: str | None, settings: PaymentSettings) -> dic
             raise SignatureError("The signature's timestamp is outside the tolerance (replayed or delayed).")
         raise SignatureError("The Stripe-Signature header does not match the body.")
     try:
-        return events.check_event(json.loads(body))
-    except (ValueError, RecursionError, events.NotAnEvent) as exc:
-        raise SignatureError(f"The body is not a Stripe event: {exc}") from exc
+        event = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise UnusableBody("The body is signed but is not JSON.") from exc
+    if events.event_id(event) is None:
+        log.warning("signed webhook body without a usable event id refused")
+        raise UnusableBody("The body is signed but is not a Stripe event: it needs a JSON object with a "
+                             "string id of at most 255 printable characters.")
+    return event
 
 
 @dataclass
@@ -165,7 +179,9 @@ def apply_event(session: Session, event: dict[str, Any], settings: PaymentSettin
                 ) -> tuple[str, dict[int, dict[str, tuple[Any, Any]]]]:
     """Apply one event's facts (no ledger, no commit): ('applied' | 'ignored', member changes).
     `before_finish(outcome)` runs once the outcome is known, before the members are derived (the
-    ledger row then goes out with the same flush as the members)."""
+    ledger row then goes out with the same flush as the members). Raises events.NotAnEvent when
+    the event is not a well-formed snapshot event (recorded as a failure like any handler error)."""
+    events.check_event(event)
     if bool(event.get("livemode")) != settings.livemode:
         before_finish("ignored")
         return "ignored", {}
@@ -181,11 +197,15 @@ def apply_event(session: Session, event: dict[str, Any], settings: PaymentSettin
 
 
 def _ledger_row(event: dict[str, Any], raw: str, now: datetime) -> WebhookEvent:
-    obj = events.event_object(event)
-    return WebhookEvent(stripe_event_id=event["id"], type=event["type"][:100], livemode=bool(event.get("livemode")),
-                        api_version=str(event.get("api_version") or "")[:64],
-                        object_id=events.ref(obj.get("id"))[:255], created=events.ts(event["created"]),
-                        payload=raw, status="failed", attempts=0, last_error="", received_at=now)
+    """Never raises for an event with an id (see events.ledger_fields)."""
+    return WebhookEvent(**events.ledger_fields(event, now), payload=raw, status="failed", attempts=0,
+                        last_error="", received_at=now)
+
+
+def _kind(event: dict[str, Any]) -> str:
+    """The event's type for logs and answers ('' when it has none)."""
+    kind = event.get("type")
+    return kind[:100] if isinstance(kind, str) else ""
 
 
 def record_and_apply(session: Session, event: dict[str, Any], raw: str, settings: PaymentSettings,
@@ -197,7 +217,7 @@ def record_and_apply(session: Session, event: dict[str, Any], raw: str, settings
     row. `known_new`: the caller has just seen no row for this id (saves re-reading it)."""
     row = None if known_new else session.scalar(select(WebhookEvent).where(WebhookEvent.stripe_event_id == event["id"]))
     if row is not None and row.status in ("applied", "ignored") and not replay:
-        return Applied(event["id"], event["type"], "duplicate")
+        return Applied(event["id"], _kind(event), "duplicate")
 
     def record(outcome: str) -> None:
         nonlocal row
@@ -208,7 +228,7 @@ def record_and_apply(session: Session, event: dict[str, Any], raw: str, settings
         row.applied_at = now if outcome == "applied" else row.applied_at
 
     outcome, members = apply_event(session, event, settings, now, before_finish=record)
-    return Applied(event["id"], event["type"], outcome, members=members)
+    return Applied(event["id"], _kind(event), outcome, members=members)
 
 
 def record_failure(session: Session, event: dict[str, Any], raw: str, error: str, now: datetime) -> None:
@@ -220,7 +240,8 @@ def record_failure(session: Session, event: dict[str, Any], raw: str, error: str
             session.add(row)
         if row.status == "applied":
             return  # applied meanwhile by a concurrent delivery
-        row.status, row.attempts, row.last_error = "failed", (row.attempts or 0) + 1, error[:2000]
+        row.status, row.attempts = "failed", (row.attempts or 0) + 1
+        row.last_error = error.replace("\x00", "")[:2000]
 
     in_transaction(session, work)
 
@@ -239,8 +260,8 @@ def ingest(session: Session, event: dict[str, Any], raw: str, settings: PaymentS
         status = session.scalar(select(WebhookEvent.status).where(WebhookEvent.stripe_event_id == event["id"]))
         if status in ("applied", "ignored"):
             session.rollback()
-            log.info("stripe event %s (%s): duplicate", event["id"], event["type"])
-            return Applied(event["id"], event["type"], "duplicate")
+            log.info("stripe event %s (%s): duplicate", event["id"], _kind(event))
+            return Applied(event["id"], _kind(event), "duplicate")
         known_new = status is None
     attempts = iter(range(MAX_TRIES + 1))
 
@@ -253,10 +274,10 @@ def ingest(session: Session, event: dict[str, Any], raw: str, settings: PaymentS
     except Exception as exc:  # noqa: BLE001 - any handler error is recorded, then reported
         session.rollback()
         error = f"{type(exc).__name__}: {exc}"
-        log.warning("stripe event %s (%s) failed: %s", event["id"], event["type"], type(exc).__name__)
+        log.warning("stripe event %s (%s) failed: %s", event["id"], _kind(event), type(exc).__name__)
         record_failure(session, event, raw, error, now)
-        raise HandlerFailed(Applied(event["id"], event["type"], "failed", error=error)) from exc
-    log.info("stripe event %s (%s): %s", event["id"], event["type"], result.outcome)
+        raise HandlerFailed(Applied(event["id"], _kind(event), "failed", error=error)) from exc
+    log.info("stripe event %s (%s): %s", event["id"], _kind(event), result.outcome)
     return result
 
 

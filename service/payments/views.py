@@ -58,20 +58,21 @@ def create_checkout_session(args: dict[str, Any]) -> dict[str, str]:
 @blp.alt_response(500, response="INTERNAL_SERVER_ERROR")
 def stripe_webhook() -> dict[str, Any]:
     """Stripe's webhook endpoint: verifies `Stripe-Signature` over the raw body, stores the event in the
-    ledger and applies it exactly once (duplicates answer 200 and change nothing; a failure answers 500
-    so Stripe retries)."""
+    ledger and applies it exactly once (duplicates answer 200 and change nothing). A signed event that
+    cannot be applied (a handler error, or a malformed event) is stored as `failed` with its error and
+    answered 500, so Stripe retries and staff can replay it; a signed body with no event id is a 400."""
     raw = request.get_data()  # raw bytes, as signed (MAX_CONTENT_LENGTH caps it: 413 above)
     try:
         event = services.verify(raw, request.headers.get("Stripe-Signature"), _settings())
     except services.SignatureError as exc:
-        record_webhook("", "invalid_signature")
+        record_webhook("", "invalid_body" if isinstance(exc, services.UnusableBody) else "invalid_signature")
         raise BadSignature(str(exc)) from exc
     now = current_app.extensions["clock"].now()
     try:
         result = services.ingest(db.session, event, raw.decode("utf-8"), _settings(), now)
     except services.HandlerFailed as exc:
-        record_webhook(event["type"], "error")
+        record_webhook(exc.result.type, "error")
         raise HandlerError(f"Applying event {exc.result.event_id} failed; it is recorded and will be "
                            "applied when Stripe retries.") from exc
-    record_webhook(event.get("type", ""), result.outcome)
+    record_webhook(result.type, result.outcome)
     return {"received": True, "event": result.event_id, "outcome": result.outcome}
