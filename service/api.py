@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http
 import json
+import re
+from typing import Any
 
 import marshmallow as ma
 from flask_smorest import Api as _Api
@@ -46,11 +48,41 @@ class Api(_Api):
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
+# Text no database here can store: NUL (PostgreSQL refuses it in text) and unpaired UTF-16
+# surrogates (not Unicode scalar values: encoding them to UTF-8 fails, in the driver or anywhere else).
+# In a UTF-8 JSON body both can only arrive as \u escapes: bodies without one are not walked.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+NUL_MESSAGE = "NUL characters (\\u0000) are not allowed."
+SURROGATE_MESSAGE = "Unpaired surrogates (\\ud800-\\udfff) are not valid text."
+
+
+def unstorable_text(value: Any) -> dict[str, Any] | list[str] | None:
+    """Where a parsed JSON value holds text that cannot be stored, as marshmallow-style messages
+    (`{"article": {"id": [message]}}`, list items by index, a bad key under its escaped form),
+    or None when every string and key is storable."""
+    if isinstance(value, str):
+        found = _UNSTORABLE.search(value)
+        if found is None:
+            return None
+        return [NUL_MESSAGE if found.group() == "\x00" else SURROGATE_MESSAGE]
+    items: Any = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    errors: dict[str, Any] = {}
+    for key, item in items:
+        key_error = unstorable_text(key) if isinstance(key, str) else None
+        label = key.encode("utf-8", "backslashreplace").decode() if isinstance(key, str) else str(key)
+        inner = key_error or unstorable_text(item)
+        if inner is not None:
+            errors[label] = inner
+    return errors or None
+
+
 class SafeJSONParser(FlaskParser):
     """webargs' parser, but JSON that Python's json module refuses with something other than a
     JSONDecodeError (a 5,000-digit number: ValueError; deep nesting: RecursionError) is a 400 problem
-    like any other malformed body, not a 500. `EXTRA_JSON_MIMETYPES` lets a blueprint read JSON sent
-    with another type (sendBeacon's text/plain)."""
+    like any other malformed body, not a 500; and a body holding text that cannot be stored (NUL,
+    unpaired surrogates, anywhere in it) is a 422 naming the fields, on every database, before any
+    code sees it. `EXTRA_JSON_MIMETYPES` lets a blueprint read JSON sent with another type
+    (sendBeacon's text/plain)."""
 
     EXTRA_JSON_MIMETYPES: tuple[str, ...] = ()
 
@@ -59,11 +91,19 @@ class SafeJSONParser(FlaskParser):
             return core.missing
         data = req.get_data(cache=True)
         try:
-            return core.parse_json(data)
+            parsed = core.parse_json(data)
         except json.JSONDecodeError:
             raise
         except (ValueError, RecursionError) as exc:
             raise json.JSONDecodeError(f"unreadable JSON ({type(exc).__name__})", "?", 0) from exc
+        if b"\\u" in data:
+            try:
+                errors = unstorable_text(parsed)
+            except RecursionError as exc:  # nesting the parser just took, plus our frames
+                raise json.JSONDecodeError("unreadable JSON (RecursionError)", "?", 0) from exc
+            if errors is not None:  # webargs answers 422 with the messages under "json"
+                raise ma.ValidationError(errors if isinstance(errors, dict) else {"_schema": errors})
+        return parsed
 
 
 class Blueprint(_Blueprint):

@@ -175,7 +175,7 @@ def test_expired_member_token_is_a_plain_reader(app, client, clock, member):
 
 # --- reader ids --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("bad", ["", "garbage", "a.b", "x" * 5000, "\u0000\u2603.sig"])
+@pytest.mark.parametrize("bad", ["", "garbage", "a.b", "x" * 5000, "\u2603.sig"])
 def test_missing_malformed_or_tampered_reader_id_is_a_new_reader(client, bad):
     body = ask(client, "a1", reader_id=bad)
     assert body["reason"] == "metered" and body["meter"]["used"] == 1

@@ -13,11 +13,21 @@ import re
 from time import perf_counter
 
 from flask import Flask, Response, g, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,128}")
 SLOW_SECONDS = 1.0  # a request at least this slow is always logged (unless LOG_REQUESTS=off)
 access_log = logging.getLogger("service.access")
+
+
+# No resource name or parameter holds a NUL, and PostgreSQL refuses it in text: one check for every
+# route (a 400, whatever the database), instead of a 404 on SQLite and a DataError on PostgreSQL.
+NUL_IN_URL = "The URL holds a NUL character (%00); no path or query parameter may contain one."
+
+
+def has_nul(query_string: str) -> bool:
+    """A raw WSGI query string (still percent-encoded) that decodes to text with a NUL."""
+    return "%00" in query_string or "\x00" in query_string
 
 
 def new_request_id() -> str:
@@ -67,6 +77,9 @@ def init_app(app: Flask) -> None:
         ctx.t0 = perf_counter()
         rid = req.headers.get("X-Request-ID")
         ctx.request_id = rid if rid and REQUEST_ID_RE.fullmatch(rid) else new_request_id()
+        environ = req.environ
+        if "\x00" in environ.get("PATH_INFO", "") or has_nul(environ.get("QUERY_STRING", "")):
+            raise BadRequest(NUL_IN_URL)
         if max_length and req.environ.get("CONTENT_LENGTH"):
             length = req.content_length
             if length is not None and length > max_length:

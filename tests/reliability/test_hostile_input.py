@@ -258,3 +258,66 @@ def test_json_that_chokes_the_parser_is_refused_not_a_500(method, path, bomb, cl
     url = fill(path, {"slug": KNOWN_SLUG, "session_id": "cs_test_1"})
     status = probe.send(f"body: {bomb}", method, url, data=PARSER_BOMBS[bomb], content_type="application/json")
     assert 400 <= status < 500
+
+
+# Text the databases cannot store. In a JSON body: NUL and unpaired surrogates, sent as \u escapes (the
+# test client's JSON encoder escapes them), anywhere in the document: a 422 naming the field, the same
+# on SQLite and PostgreSQL. In a path or query: %00 is a 400 before any view runs; a surrogate cannot
+# reach a view at all (werkzeug decodes its UTF-8 form, %ED%A0%80, to U+FFFD), so it only has to be < 500.
+UNSTORABLE = ["\u0000", "a\u0000b", "\ud800", "x\udfffy", "\udbff\u0000"]
+URL_NUL = ["%00", "a%00b", "%00%00"]
+URL_SURROGATES = ["%ED%A0%80", "%ED%BF%BF", "a%ED%A0%80b"]
+
+
+def unstorable_bodies(schema: dict) -> list[tuple[str, Any]]:
+    """The valid sample with one property (top-level or nested) made unstorable, and with an unstorable key."""
+    schema = resolve(schema)
+    base = sample("", schema)
+    out: list[tuple[str, Any]] = [(f"key {value!r}", {**copy.deepcopy(base), value: "a"}) for value in UNSTORABLE]
+    for prop, sub in schema.get("properties", {}).items():
+        out += [(f"{prop}={value!r}", {**copy.deepcopy(base), prop: value}) for value in UNSTORABLE]
+        out.append((f"{prop}=[{UNSTORABLE[2]!r}]", {**copy.deepcopy(base), prop: ["ok", UNSTORABLE[2]]}))
+        sub = resolve(sub)
+        if kind(sub) == "object":
+            inner = sample(prop, sub)
+            for nested in sub.get("properties", {}):
+                out += [(f"{prop}.{nested}={value!r}", {**copy.deepcopy(base), prop: {**inner, nested: value}})
+                        for value in UNSTORABLE]
+    return out
+
+
+@pytest.mark.parametrize(("method", "path", "op", "params"), OPERATIONS,
+                         ids=[f"{m} {p}" for m, p, _, _ in OPERATIONS])
+def test_unstorable_text_is_a_4xx_in_every_body_query_and_path(method, path, op, params, client, demo_campaign,
+                                                               stripe_replies, app):
+    from service.extensions import db
+
+    probe = Prober(client, db.engine, safe_method=method == "GET")
+    valid_path = {p["name"]: quote(str(sample(p["name"], p.get("schema", {}))), safe="")
+                  for p in params if p["in"] == "path"}
+    body_schema = (op.get("requestBody", {}).get("content", {}).get("application/json", {}) or {}).get("schema")
+    json_kw = {"json": sample("", body_schema)} if body_schema else {}
+    url = fill(path, valid_path)
+
+    for name in valid_path:
+        for value in URL_NUL:
+            probe.send(f"path {name}={value}", method, fill(path, {**valid_path, name: value}), expect={400}, **json_kw)
+        for value in URL_SURROGATES:
+            probe.send(f"path {name}={value}", method, fill(path, {**valid_path, name: value}), **json_kw)
+    query_names = [p["name"] for p in params if p["in"] == "query"] + ["unknown"]
+    for name in query_names:
+        for value in URL_NUL:
+            probe.send(f"query {name}={value}", method, f"{url}?{name}={value}", expect={400}, **json_kw)
+        for value in URL_SURROGATES:
+            probe.send(f"query {name}={value}", method, f"{url}?{name}={value}", **json_kw)
+
+    if body_schema is not None:
+        for label, body in unstorable_bodies(body_schema):
+            status = probe.send(f"body {label}", method, url, json=body, expect={422})
+            assert status == 422
+        raw = b'{"a": "\\ud800", "b": ["\\u0000"]}'
+        probe.send("raw body with escapes", method, url, data=raw, content_type="application/json", expect={422})
+    elif method == "POST":
+        probe.send("raw body with escapes", method, url, data=b'{"a": "\\ud800\\u0000"}',
+                   content_type="application/json")
+    probe.finish()
