@@ -47,7 +47,8 @@ def test_access_line_is_one_json_object_with_the_request_fields(client, log_stre
     assert rec["request_id"] == "req-42" and rec["method"] == "GET" and rec["path"] == "/healthz"
     assert rec["status"] == 200 and rec["duration_ms"] >= 0 and rec["level"] == "INFO"
     assert rec["timestamp"].endswith("Z")
-    assert "secret-in-query" not in log_stream.getvalue()  # the query string is never logged
+    assert rec["query"] == "token=[redacted]"  # the query is logged with secret parameters masked
+    assert "secret-in-query" not in log_stream.getvalue()
 
 
 def test_errors_are_logged_with_the_request_id_and_without_secrets(app, client, log_stream):

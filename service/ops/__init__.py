@@ -69,6 +69,7 @@ def init_app(app: Flask) -> None:
     progress_endpoint = ratelimits.PROGRESS_ENDPOINT
     record_request = metrics.record_request
     apply_headers = security.apply
+    is_secret_param, loggable_path, loggable_query = logs.is_secret_param, logs.loggable_path, logs.loggable_query
 
     # Each proxy (request, g) is resolved once per hook: a LocalProxy lookup costs about a microsecond.
     def start_request() -> None:
@@ -123,9 +124,15 @@ def init_app(app: Flask) -> None:
         else:
             log_it = log_mode == "except-progress" and endpoint != progress_endpoint
         if log_it:
-            access_log.info("%s %s %s", method, path, status, extra={
-                "request_id": rid, "method": method, "path": path, "status": status,
-                "duration_ms": round(seconds * 1000, 2)})
+            view_args = req.view_args
+            if view_args and rule is not None and any(map(is_secret_param, view_args)):
+                path = loggable_path(rule.rule, view_args)  # magic-link token, Checkout Session id
+            fields = {"request_id": rid, "method": method, "path": path, "status": status,
+                      "duration_ms": round(seconds * 1000, 2)}
+            query = req.environ.get("QUERY_STRING")
+            if query:
+                fields["query"] = loggable_query(query)  # member_token, reader_id, ... masked
+            access_log.info("%s %s %s", method, path, status, extra=fields)
         return response
 
     if not log_all and not cfg.get("RATELIMIT_PROGRESS") and "progress_cache" in app.extensions:
@@ -142,6 +149,10 @@ def init_app(app: Flask) -> None:
 
         app.wsgi_app = ProgressFastPath(  # type: ignore[method-assign]
             app.wsgi_app, app.extensions["progress_cache"], locale_key, fast_request_id, fast_hit)
+
+    # ops is the last feature (service.FEATURES): every URL rule is known, so every log line can mask
+    # the paths of rules with secret parameters.
+    logs.register_secret_routes(r.rule for r in app.url_map.iter_rules())
 
     # First before any other hook (the rate limiter's too), so that every response has a request id.
     app.before_request_funcs.setdefault(None, []).insert(0, start_request)

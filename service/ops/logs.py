@@ -4,6 +4,14 @@ One JSON object per line (timestamp, level, logger, message, request_id and, for
 method, path, status, duration_ms), so that a log shipper needs no parsing rules. The redaction
 filter masks e-mail addresses, bearer tokens, JWTs and Stripe keys (`sk_`, `rk_`, `whsec_`) in the
 message and in exception text: code should not log them, and this catches the mistakes.
+
+Requests carry secrets in their URLs: the magic-link token and the Checkout Session id of a claim in
+the path, member tokens and reader ids in query strings. A path or query parameter whose name is in
+SECRET_PARAMS (or ends in `token`, `secret`, `password`, `signature`) is a secret: the access line
+logs the path with such parameters replaced by the marker (`loggable_path`) and the query with their
+values replaced (`loggable_query`); `register_secret_routes` derives, from the app's URL rules, the
+patterns that find those paths in any other line too (the development server's request lines,
+gunicorn's access log, exception text). Headers and bodies are never logged.
 """
 
 from __future__ import annotations
@@ -13,7 +21,9 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote_plus
 
 REDACTED = "[redacted]"
 _PATTERNS = [
@@ -22,21 +32,95 @@ _PATTERNS = [
     (re.compile(r"\bwhsec_[A-Za-z0-9_]+"), REDACTED),
     (re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), REDACTED),  # JWT
     (re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), REDACTED),
+    (re.compile(r"\bcs_(?:live|test)_[A-Za-z0-9]+"), REDACTED),  # Checkout Session id: claims a member token
+    # name=value of a secret parameter in a query string or form written out in a message
+    (re.compile(r"(?i)\b([a-z_]*(?:token|secret|password|signature)|reader_id|session_id)=[^&\s\"'#<>]+"),
+     r"\1=" + REDACTED),
 ]
 # Fields the access line and `extra=` may add to a record; copied into the JSON object when present.
-EXTRA_FIELDS = ("request_id", "method", "path", "endpoint", "status", "duration_ms", "event", "outcome")
+EXTRA_FIELDS = ("request_id", "method", "path", "query", "endpoint", "status", "duration_ms", "event", "outcome")
+
+# Path and query parameters whose values are secrets (and any name ending in one of SECRET_SUFFIXES).
+SECRET_PARAMS = frozenset({"token", "member_token", "reader_id", "session_id"})
+SECRET_SUFFIXES = ("token", "secret", "password", "signature")
+MAX_QUERY_LOGGED = 500  # characters of the (redacted) query string on the access line
 
 
 # One cheap search first: most lines hold nothing to mask, and then no pattern runs.
-_ANY = re.compile(r"@|eyJ|(?:sk|rk|pk)_(?:live|test)_|whsec_|(?i:bearer)")
+_ANY = re.compile(r"@|eyJ|(?:sk|rk|pk)_(?:live|test)_|whsec_|cs_(?:live|test)_|(?i:bearer)"
+                  r"|(?i:(?:token|secret|password|signature|reader_id|session_id)=)")
+_secret_paths: re.Pattern[str] | None = None  # built from the URL rules by register_secret_routes
+
+
+def is_secret_param(name: str) -> bool:
+    name = name.lower()
+    return name in SECRET_PARAMS or name.endswith(SECRET_SUFFIXES)
 
 
 def redact(text: str) -> str:
-    if not text or not _ANY.search(text):
+    if not text:
         return text
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+    if _ANY.search(text):
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
+    if _secret_paths is not None:
+        text = _secret_paths.sub(_mask_secret_groups, text)
     return text
+
+
+# A URL rule's argument: <name>, <converter:name> or <converter(args):name>.
+_RULE_ARG = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
+
+
+def loggable_path(rule: str, view_args: Mapping[str, Any]) -> str:
+    """The request path rebuilt from its URL rule, with each secret parameter replaced by the marker."""
+    return _RULE_ARG.sub(lambda m: REDACTED if is_secret_param(m["name"])
+                         else str(view_args.get(m["name"], m[0])), rule)
+
+
+def loggable_query(query_string: str) -> str:
+    """A raw query string, decoded, with the values of secret parameters replaced by the marker and each
+    other name and value passed through `redact` (e-mail addresses, tokens); cut to MAX_QUERY_LOGGED."""
+    pairs = []
+    for pair in query_string[:4 * MAX_QUERY_LOGGED].split("&"):
+        name, sep, value = (unquote_plus(part) for part in pair.partition("="))
+        pairs.append(f"{redact(name)}{sep}{REDACTED if sep and value and is_secret_param(name) else redact(value)}")
+    return "&".join(pairs)[:MAX_QUERY_LOGGED]
+
+
+def register_secret_routes(rules: Iterable[str]) -> None:
+    """Teaches `redact` to mask the secret parameters of these URL rules wherever their paths appear in a
+    log line (each app adds its rules; the set only grows)."""
+    global _secret_paths
+    _secret_rules.update(r for r in rules if any(is_secret_param(m["name"]) for m in _RULE_ARG.finditer(r)))
+    if _secret_rules:
+        _secret_paths = re.compile("|".join(_path_pattern(rule, f"s{i}_")
+                                            for i, rule in enumerate(sorted(_secret_rules))))
+
+
+_secret_rules: set[str] = set()
+
+
+def _path_pattern(rule: str, group: str) -> str:
+    """A regex finding paths of `rule` in text; each secret parameter is a group named `group` + a number."""
+    out, pos = [], 0
+    for k, m in enumerate(_RULE_ARG.finditer(rule)):
+        out.append(re.escape(rule[pos:m.start()]))
+        segment = ".+?" if m["converter"] == "path" else "[^/?#\\s\"'<>]+"
+        out.append(f"(?P<{group}{k}>{segment})" if is_secret_param(m["name"]) else segment)
+        pos = m.end()
+    out.append(re.escape(rule[pos:]))
+    return "".join(out)
+
+
+def _mask_secret_groups(match: re.Match[str]) -> str:
+    text, origin, out, last = match.group(0), match.start(), [], 0
+    for name, value in match.groupdict().items():
+        if value is not None:
+            start, end = match.span(name)
+            out += [text[last:start - origin], REDACTED]
+            last = end - origin
+    return "".join(out) + text[last:]
 
 
 class RedactingFilter(logging.Filter):
