@@ -21,6 +21,22 @@ def now() -> datetime:
     return current_app.extensions["clock"].now()
 
 
+def operator() -> str:
+    """Who runs a CLI command, for the audit log: the operating-system user (`--by` overrides it)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        return "cli"
+
+
+def by_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`--by NAME` on a command that changes things: who did it, in the audit log."""
+    return click.option("--by", "by", default=operator, show_default="the operating-system user",
+                        help="Who makes this change (for the audit log)")(fn)
+
+
 def domain_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn DomainError into a clear message and exit status 1, never a traceback; roll back."""
 

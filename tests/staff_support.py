@@ -25,6 +25,13 @@ def fast_hashing(monkeypatch):
     services._dummy_hash.cache_clear()
 
 
+def staff_changes(session):
+    """Audit entries other than sign-ins and sign-outs (which every signed-in test writes)."""
+    from service.staff.models import AuditEntry
+
+    return session.query(AuditEntry).filter(~AuditEntry.action.like("signin.%"), AuditEntry.action != "signout")
+
+
 def make_staff(session, clock, role: str, email: str | None = None):
     user = services.create_staff(session, email=email or f"{role}@newsroom.example", role=role,
                                  password=PASSWORD, now=clock.now())

@@ -45,7 +45,7 @@ def living_demo(app, session, clock):
                                        count=n // 9)])
         day += timedelta(days=1)
     admin = make_staff(session, clock, "admin", email="editor-in-chief@newsroom.example")
-    services.add_adjustment(session, c, delta=120, reason="Sign-ups at the spring festival", staff=admin,
+    services.add_adjustment(session, c, delta=120, reason="Sign-ups at the spring festival", actor=admin.email,
                             now=clock.now())
     session.add(WebhookEvent(stripe_event_id="evt_1Q2w3E", type="invoice.paid", livemode=False, api_version="",
                              object_id="in_1", created=clock.now(), payload=json.dumps({"id": "evt_1Q2w3E"}),

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from service.campaigns import demo, services
 from service.campaigns.models import Campaign
-from service.cli_support import DATE, domain_errors, now
+from service.cli_support import DATE, by_option, domain_errors, now
 from service.extensions import db
 from service.urls import https_required
 
@@ -55,12 +55,14 @@ def list_campaigns():  # noqa: ANN201
 @click.option("--slug", required=True)
 @click.option("--delta", required=True, type=int, help="Signed number of members to add (or remove)")
 @click.option("--reason", required=True)
-@click.option("--by", "who", default="cli", show_default=True, help="Who made the adjustment")
+@by_option
 @domain_errors
-def adjust(slug, delta, reason, who):  # noqa: ANN001,ANN201
-    """Add a signed count adjustment, e.g. sign-ups taken offline."""
+def adjust(slug, delta, reason, by):  # noqa: ANN001,ANN201
+    """Add a signed count adjustment, e.g. sign-ups taken offline (written to the staff audit log)."""
+    from service.staff import services as staff
+
     campaign = services.get_campaign(db.session, slug)
-    services.adjust(db.session, campaign, delta=delta, reason=reason, who=who, now=now())
+    staff.add_adjustment(db.session, campaign, delta=delta, reason=reason, actor=by, via="cli", now=now())
     db.session.commit()
     click.echo(f"Adjusted {slug} by {delta:+,}: count is now {campaign.count:,}")
 

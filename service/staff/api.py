@@ -1,7 +1,7 @@
 """Staff exports and the stats API (flask-smorest, so both are in openapi.yaml).
 
 - `GET /staff/campaigns/{slug}/signups.csv`: a signed-in staff session (302 to sign-in without one)
-  or a staff API token.
+  or a staff API token. Each export is written to the audit log (who, which campaign, how many rows).
 - `GET /v1/staff/campaigns/{slug}/stats`: a staff API token (Authorization: Bearer) or a staff
   session; 401 problem+json without either.
 """
@@ -33,7 +33,7 @@ def _authenticate() -> bool:
     token = auth.load_token()
     if token is not None:
         g.staff_token = token
-        db.session.commit()  # last_used_at
+        db.session.commit()  # its use, at most once a minute (accounts.note_token_use)
         return True
     return False
 
@@ -80,7 +80,9 @@ def signups_csv(slug: str) -> Response:
     writer.writerow(CSV_COLUMNS)
     for day, plan, source, locale, joined, ended in rows:
         writer.writerow([day.isoformat(), _cell(plan), _cell(source), _cell(locale), joined, ended])
-    db.session.rollback()
+    services.audit(db.session, actor=auth.actor(), action="export.csv", target=f"{campaign.slug}/signups.csv",
+                   campaign=campaign, details={"rows": len(rows)}, now=auth.now())
+    db.session.commit()
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{campaign.slug}-signups.csv"',
         "Cache-Control": "no-store",

@@ -16,10 +16,11 @@ from wtforms.validators import ValidationError
 
 from service.errors import Forbidden, problem
 from service.extensions import db
-from service.staff import services
+from service.staff import accounts, services
 from service.staff.models import StaffUser
 
 SESSION_KEY = "staff_id"
+VERSION_KEY = "staff_v"  # the account's session_version at sign-in: a later bump ends this session
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
@@ -32,19 +33,28 @@ def sign_in(user: StaffUser) -> None:
     session.clear()
     g.pop("csrf_token", None)
     session[SESSION_KEY] = user.id
+    session[VERSION_KEY] = user.session_version
     session.permanent = True
 
 
 def sign_out() -> None:
+    """End every session of the signed-in person on the server (copies of the cookie included), then
+    this one. The caller commits."""
+    staff = load_staff()
+    if staff is not None:
+        accounts.sign_out(db.session, staff, now())
     session.clear()
 
 
 def load_staff() -> StaffUser | None:
     """The signed-in staff member, looked up once per request (kept on the request, not on `g`: an
-    app context, and so `g`, can outlive a request, e.g. in tests)."""
+    app context, and so `g`, can outlive a request, e.g. in tests). A cookie whose account was disabled
+    or whose sessions were ended since it was issued signs nobody in, and is dropped."""
     if not getattr(request, "_staff_loaded", False):
         request._staff_loaded = True  # type: ignore[attr-defined]
-        g.staff = services.get_staff(db.session, session.get(SESSION_KEY))
+        g.staff = accounts.session_user(db.session, session.get(SESSION_KEY), session.get(VERSION_KEY))
+        if g.staff is None and SESSION_KEY in session:
+            session.clear()
     return g.staff
 
 
@@ -61,10 +71,23 @@ def bearer_token() -> str | None:
 
 
 def load_token() -> Any:
+    """The live staff API token of the request, its use noted (at most once a minute; the caller commits)."""
     token = bearer_token()
     if token is None:
         return None
-    return services.token_user(db.session, token, now())
+    row = services.token_user(db.session, token, now())
+    if row is not None:
+        accounts.note_token_use(db.session, row, where=f"{request.method} {request.path}", now=now())
+    return row
+
+
+def actor() -> str:
+    """Who is asking, for the audit log: the signed-in staff member's email or the API token."""
+    staff = g.get("staff")
+    if staff is not None:
+        return staff.email
+    token = g.get("staff_token")
+    return accounts.token_label(token) if token is not None else "(anonymous)"
 
 
 def login_redirect():  # noqa: ANN201

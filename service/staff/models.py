@@ -17,6 +17,9 @@ class StaffUser(Base):
     """A newsroom staff member who signs in to the dashboard.
 
     `failed_logins` counts consecutive failed sign-ins; after too many, `locked_until` pauses sign-in.
+    `session_version` is copied into the session cookie at sign-in and checked on every request:
+    sign-out, a password or role change and disabling add one, which ends every session issued before.
+    `disabled_at` set: the account may not sign in (its sessions ended when it was set).
     """
 
     __tablename__ = "staff_users"
@@ -30,6 +33,8 @@ class StaffUser(Base):
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    disabled_at: Mapped[datetime | None]
 
     def can(self, role: str) -> bool:
         """Roles are ordered: viewer < editor < admin."""

@@ -11,12 +11,11 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -72,41 +71,6 @@ def create_staff(session: Session, *, email: str, role: str, password: str, now:
     return user
 
 
-def get_staff(session: Session, staff_id: int | None) -> StaffUser | None:
-    return session.get(StaffUser, staff_id) if staff_id else None
-
-
-def authenticate(session: Session, *, email: str, password: str, now: datetime, max_failures: int = 5,
-                 lock_minutes: int = 15) -> StaffUser | None:
-    """The staff user when email and password match and the account is not locked; else None.
-
-    Unknown emails, wrong passwords and locked accounts get the same answer and about the same time
-    (an argon2 verification each). `max_failures` consecutive failures lock the account for
-    `lock_minutes`; the caller commits, so the failure count is kept even though sign-in failed."""
-    user = session.scalar(select(StaffUser).where(StaffUser.email == normalize_email(email or "")))
-    candidate = user.password_hash if user is not None else _dummy_hash()
-    try:
-        ok = _hasher.verify(candidate, password or "")
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if user is None:
-        return None
-    if user.locked_until is not None and user.locked_until > now:
-        return None
-    if not ok:
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + timedelta(minutes=lock_minutes)
-            user.failed_logins = 0
-        return None
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-    return user
-
-
 # ---- audit log ------------------------------------------------------------------------------------
 
 def audit(session: Session, *, actor: str, action: str, target: str = "", campaign: Campaign | None = None,
@@ -119,20 +83,26 @@ def audit(session: Session, *, actor: str, action: str, target: str = "", campai
     return entry
 
 
+# Sign-ins, sign-outs, account changes and token use: on the admins' audit page, not on every dashboard.
+ACCOUNT_ACTIONS = ("signin.", "signout", "account.", "token.use")
+
+
 def audit_log(session: Session, campaign: Campaign | None = None, limit: int = 50) -> list[AuditEntry]:
     query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
     if campaign is not None:  # the campaign's entries and the ones about no campaign (tokens, payments)
         query = query.where((AuditEntry.campaign_id == campaign.id) | AuditEntry.campaign_id.is_(None))
+        query = query.where(*[AuditEntry.action.not_like(f"{prefix}%") for prefix in ACCOUNT_ACTIONS])
     return list(session.scalars(query))
 
 
 # ---- staff changes (each one audited) ---------------------------------------------------------------
 
-def add_adjustment(session: Session, campaign: Campaign, *, delta: int, reason: str, staff: StaffUser,
-                   now: datetime) -> CountAdjustment:
-    row = campaigns.adjust(session, campaign, delta=delta, reason=reason, who=staff.email, now=now)
-    audit(session, actor=staff.email, action="adjustment.add", target=campaign.slug, campaign=campaign,
-          details={"delta": delta, "reason": row.reason}, now=now)
+def add_adjustment(session: Session, campaign: Campaign, *, delta: int, reason: str, actor: str,
+                   now: datetime, via: str = "") -> CountAdjustment:
+    """`actor`: a staff member's email, or who ran the CLI (`via="cli"`)."""
+    row = campaigns.adjust(session, campaign, delta=delta, reason=reason, who=actor, now=now)
+    audit(session, actor=actor, action="adjustment.add", target=campaign.slug, campaign=campaign,
+          details={"delta": delta, "reason": row.reason, **({"via": via} if via else {})}, now=now)
     return row
 
 
@@ -191,15 +161,13 @@ def list_tokens(session: Session) -> list[tuple[StaffApiToken, str | None]]:
 
 
 def token_user(session: Session, token: str, now: datetime) -> StaffApiToken | None:
-    """The live token row for a bearer token, or None. Notes its use at most once a minute."""
+    """The live token row for a bearer token, or None (`accounts.note_token_use` records its use)."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     digest = _token_hash(token)
     row = session.scalar(select(StaffApiToken).where(StaffApiToken.token_hash == digest))
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
         return None
-    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
-        row.last_used_at = now
     return row
 
 

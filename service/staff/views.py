@@ -19,7 +19,7 @@ from service.campaigns import services as campaigns
 from service.campaigns.models import STAGES
 from service.errors import DomainError, Invalid
 from service.extensions import db, limiter
-from service.staff import auth, charts, services
+from service.staff import accounts, auth, charts, redaction, services
 from service.staff.schemas import AdjustmentForm, CopyForm, LoginForm, TokenForm
 from service.urls import https_required
 
@@ -42,7 +42,9 @@ def _guard() -> Any:
 
 @bp.context_processor
 def _context() -> dict[str, Any]:
-    return {"csrf_token": auth.csrf_token, "staff": g.get("staff")}
+    staff = g.get("staff")
+    return {"csrf_token": auth.csrf_token, "staff": staff,
+            "error_text": lambda text: redaction.error_text(text, staff is not None and staff.can("admin"))}
 
 
 @bp.after_request
@@ -103,7 +105,7 @@ def login() -> Any:
         return render_template("staff/login.html", next=request.args.get("next", ""), error=None, email="")
     form = _form(LoginForm())
     cfg = current_app.config
-    user = services.authenticate(db.session, email=form["email"], password=form["password"], now=auth.now(),
+    user = accounts.authenticate(db.session, email=form["email"], password=form["password"], now=auth.now(),
                                  max_failures=cfg["STAFF_LOGIN_MAX_FAILURES"],
                                  lock_minutes=cfg["STAFF_LOCKOUT_MINUTES"])
     db.session.commit()
@@ -117,6 +119,7 @@ def login() -> Any:
 @bp.post("/logout")
 def logout() -> Any:
     auth.sign_out()
+    db.session.commit()
     flash("You are signed out.")
     return redirect(url_for("staff.login"))
 
@@ -142,8 +145,9 @@ def dashboard(slug: str) -> str:
                                    f"{p['count']:,} of {p['goal']:,} members ({p['percent_of_goal']}%)"),
     }
     health = services.payments_health(session) if g.staff.can("admin") else None
-    return render_template("staff/dashboard.html", d=d, p=p, c=campaign, figures=figures,
-                           audit=services.audit_log(session, campaign), health=health)
+    audit = redaction.audit_rows(services.audit_log(session, campaign), g.staff.can("admin"))
+    return render_template("staff/dashboard.html", d=d, p=p, c=campaign, figures=figures, audit=audit,
+                           health=health)
 
 
 @bp.post("/campaigns/<slug>/adjustments")
@@ -152,7 +156,7 @@ def add_adjustment(slug: str) -> Any:
     campaign = campaigns.get_campaign(db.session, slug)
     form = _form(AdjustmentForm())
     row = services.add_adjustment(db.session, campaign, delta=form["delta"], reason=form["reason"],
-                                  staff=g.staff, now=auth.now())
+                                  actor=g.staff.email, now=auth.now())
     db.session.commit()
     flash(f"Adjusted by {row.delta:+,}: the count is now {campaign.count:,}.")
     return redirect(url_for("staff.dashboard", slug=slug) + "#adjustments")
@@ -224,7 +228,15 @@ def _fragment(payload: dict[str, Any]) -> Markup | None:
         return None
 
 
-# ---- API tokens (admin) ---------------------------------------------------------------------------
+# ---- audit log and API tokens (admin) -----------------------------------------------------------------
+
+@bp.get("/audit")
+@auth.require_role("admin")
+def audit_log() -> str:
+    """Everything staff did, sign-ins, sign-outs, account changes and token use included."""
+    rows = redaction.audit_rows(services.audit_log(db.session, limit=200), admin=True)
+    return render_template("staff/audit.html", audit=rows)
+
 
 @bp.get("/tokens")
 @auth.require_role("admin")
