@@ -1,11 +1,13 @@
 """paywall: sign-in quota kept in the database (trust).
 
+The quota (MAGIC_LINK_RATE_PER_EMAIL) counts an address's newest magic links, so they get an index
+on (email, created_at). No new table: the links are the quota's log.
+
 Revision ID: 0008
 Revises: 0007
 """
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+from alembic import op
 
 revision = "0008"
 down_revision = "0007"
@@ -14,8 +16,8 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    op.create_index("ix_magic_links_email_created_at", "magic_links", ["email", "created_at"])
 
 
 def downgrade():
-    pass
+    op.drop_index("ix_magic_links_email_created_at", table_name="magic_links")

@@ -35,6 +35,8 @@ class MagicLink(Base):
     """A one-time sign-in link. Only the SHA-256 of the token is stored, so a database leak signs nobody in."""
 
     __tablename__ = "magic_links"
+    # The sign-in quota reads an address's newest links (paywall/quota.py).
+    __table_args__ = (Index("ix_magic_links_email_created_at", "email", "created_at"),)
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, joinedload
 from service.db import UTCDateTime
 from service.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized, Unavailable, UpstreamError
 from service.members.models import Member, Subscription, normalize_email
-from service.paywall import mail, rules, tokens
+from service.paywall import mail, quota, rules, tokens
 from service.paywall.models import MagicLink, MeterRead, SectionDefault
 
 CHECKOUT_SESSION_RE = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
@@ -58,6 +58,7 @@ class Settings:
     cache_seconds: float
     member_cache_seconds: float
     member_cache_size: int
+    signin_quota: quota.Quota = ()  # MAGIC_LINK_RATE_PER_EMAIL, kept in the database (paywall/quota.py)
 
     @classmethod
     def from_config(cls, cfg: Any) -> Settings:
@@ -76,6 +77,7 @@ class Settings:
             cache_seconds=float(cfg["PAYWALL_CACHE_SECONDS"]),
             member_cache_seconds=float(cfg["ACCESS_MEMBER_CACHE_SECONDS"]),
             member_cache_size=int(cfg["ACCESS_MEMBER_CACHE_SIZE"]),
+            signin_quota=quota.parse(str(cfg["MAGIC_LINK_RATE_PER_EMAIL"])),
         )
 
 
@@ -627,6 +629,7 @@ def request_magic_link(session: Session, settings: Settings, *, email: str, retu
     timing tells whether an address belongs to a member.
     """
     check_return_url(settings, return_url)
+    quota.spend(session, settings.signin_quota, email, now)  # after the input checks: refused input spends none
     email = normalize_email(email)
     token = secrets.token_urlsafe(32)
     session.add(MagicLink(token_hash=_hash(token), email=email, return_url=return_url, created_at=now,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, redirect, request
+from flask import Response, current_app, g, redirect, request
 from flask_limiter.util import get_remote_address
 
 from service.api import Blueprint
+from service.errors import problem
 from service.extensions import db, limiter
-from service.members.models import Member, normalize_email
+from service.members.models import Member
 from service.paywall import services
+from service.paywall.quota import QuotaExceeded
 from service.paywall.schemas import (
     AcceptedSchema,
     AccessRequestSchema,
@@ -77,21 +79,18 @@ def access(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     return payload, 200, {"Cache-Control": "no-store"}
 
 
-def _email_key() -> str:
-    """The rate-limit key of a sign-in request: its normalised address (parsing errors: one shared key)."""
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:  # absurdly nested JSON; the body's parser refuses it right after
-        data = None
-    email = data.get("email") if isinstance(data, dict) else None
-    return "magic-link-email:" + (normalize_email(email)[:320] if isinstance(email, str) else "-")
+@blp.errorhandler(QuotaExceeded)
+def _over_quota(exc: QuotaExceeded) -> Response:
+    """The sign-in quota's 429 (paywall/quota.py) with its own Retry-After (kept over Flask-Limiter's)."""
+    g.retry_after = str(exc.retry_after)
+    return problem(exc.status, exc.title, exc.detail, exc.type, headers={"Retry-After": g.retry_after})
 
 
 @blp.route("/auth/magic-links", methods=["POST"])
+# Per client address (Flask-Limiter, shared between hosts with RATELIMIT_STORAGE_URI=redis://); the
+# per-address quota (MAGIC_LINK_RATE_PER_EMAIL) is kept in the database by services.request_magic_link.
 @limiter.limit(lambda: current_app.config["MAGIC_LINK_RATE_PER_IP"], key_func=get_remote_address,
                scope="magic-link-ip")
-@limiter.limit(lambda: current_app.config["MAGIC_LINK_RATE_PER_EMAIL"], key_func=_email_key,
-               scope="magic-link-email")
 @blp.arguments(MagicLinkRequestSchema)
 @blp.response(202, AcceptedSchema)
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")
