@@ -34,6 +34,7 @@ TEST_CONFIG = {
     "SITE_ALLOWED_ORIGINS": "https://news.example,http://127.0.0.1:5000",
     "WIDGET_ALLOWED_ORIGINS": "*",
     "PROGRESS_CACHE_SECONDS": 0.0,
+    "PROGRESS_SNAPSHOT_DIR": "off",  # app_config gives each test a folder of its own
 }
 
 
@@ -101,9 +102,10 @@ def database_url(template_db: str, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def app_config(database_url: str, clock: Clock) -> dict:
+def app_config(database_url: str, clock: Clock, tmp_path: Path) -> dict:
     """Override in a test module (or update in a test) to change settings before the app is built."""
-    return {**TEST_CONFIG, "DATABASE_URL": database_url, "CLOCK": clock}
+    return {**TEST_CONFIG, "DATABASE_URL": database_url, "CLOCK": clock,
+            "PROGRESS_SNAPSHOT_DIR": str(tmp_path / "progress-snapshots")}  # a test's own, never instance/
 
 
 @pytest.fixture

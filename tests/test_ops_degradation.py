@@ -1,6 +1,7 @@
 """Graceful degradation: the database stops answering, and comes back.
 
-- progress keeps serving the last count it knew, marked `X-Data-Stale: true`, and recovers by itself;
+- progress keeps serving the last count it knew, marked `X-Data-Stale: true`, and recovers by itself
+  (a worker with nothing in memory serves the snapshot another saved: tests/test_trust_progress.py);
 - every other database failure is a 503 problem+json with Retry-After (Stripe and clients retry);
 - the access policy (ACCESS_FAIL_MODE) decides open or closed.
 
@@ -66,7 +67,8 @@ def test_progress_serves_the_last_good_count_marked_stale(client, demo_campaign,
     assert again.status_code == 200 and "X-Data-Stale" not in again.headers
 
 
-def test_progress_never_seen_before_is_a_503_problem(client, demo_campaign, dead_app):
+def test_progress_no_worker_ever_computed_is_a_503_problem(client, demo_campaign, dead_app):
+    # No snapshot either (campaigns/snapshot.py): there is no last count to serve.
     r = dead_app.test_client().get(PROGRESS + "?locale=uk")
     assert r.status_code == 503 and r.mimetype == "application/problem+json"
     assert r.headers["Retry-After"] == "5"
@@ -320,15 +322,16 @@ def test_cache_serves_the_previous_entry_while_another_thread_waits_on_the_datab
 
     cache = ProgressCache(ttl=0.0, stale_on=(Down,))
     cache.get("k", lambda: b"old")
-    release = threading.Event()
+    refreshing, release = threading.Event(), threading.Event()
 
     def slow():
+        refreshing.set()
         release.wait(5)
         return b"new"
 
     worker = threading.Thread(target=cache.get, args=("k", slow))
     worker.start()
-    time.sleep(0.05)
+    assert refreshing.wait(5)  # the worker holds the key's lock, waiting on the "database"
     started = time.monotonic()
     assert cache.get("k", slow).body == b"old"  # does not wait for the slow refresh
     assert time.monotonic() - started < 1

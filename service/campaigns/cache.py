@@ -2,7 +2,11 @@
 
 Each entry lives `ttl` seconds, so a change in the count shows within ttl (plus the HTTP max-age
 that downstream caches add). When computing a fresh entry fails with one of `stale_on` (the
-database is down), the last good entry is served, marked stale, until the database answers again.
+database is down), the last good entry is served, marked stale, until the database answers again;
+a worker with no entry of its own serves the last document any worker saved (`snapshots`, see
+snapshot.py), marked stale the same way.
+
+A key whose load fails (an unknown campaign) leaves nothing behind: no entry, no lock.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -22,12 +27,22 @@ class Entry:
     stale: bool = False
 
 
+class Snapshots(Protocol):
+    def save(self, key: tuple, body: bytes) -> None: ...
+    def load(self, key: tuple) -> bytes | None: ...
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
 class ProgressCache:
     def __init__(self, ttl: float, max_entries: int = 10_000,
-                 stale_on: tuple[type[BaseException], ...] = ()) -> None:
+                 stale_on: tuple[type[BaseException], ...] = (), snapshots: Snapshots | None = None) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
         self.stale_on = stale_on
+        self.snapshots = snapshots
         self.entries: dict[tuple, Entry] = {}
         self.hits = 0
         self.misses = 0
@@ -57,21 +72,39 @@ class ProgressCache:
             try:
                 body = load()
             except self.stale_on:
-                if entry is None:
+                stale = self._stale(key, entry)
+                if stale is None:
                     raise
-                # Keep serving it, marked stale; the database is tried again once the ttl has passed.
-                stale = Entry(entry.body, entry.etag, time.monotonic() + self.ttl, stale=True)
-                self.entries[key] = stale
                 return stale
-            fresh = Entry(body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"',
-                          time.monotonic() + self.ttl)
-            if len(self.entries) >= self.max_entries:
-                self.entries.clear()
-                self._locks.clear()
-            self.entries[key] = fresh
+            fresh = Entry(body, _etag(body), time.monotonic() + self.ttl)
+            if self.snapshots is not None and (entry is None or entry.etag != fresh.etag):
+                self.snapshots.save(key, body)
+            self._store(key, fresh)
             return fresh
         finally:
+            if key not in self.entries and self._locks.get(key) is lock:
+                del self._locks[key]  # nothing was stored (unknown campaign, outage): keep nothing
             lock.release()
+
+    def _stale(self, key: tuple, entry: Entry | None) -> Entry | None:
+        """The last good document, marked stale (the database is tried again once the ttl has passed):
+        this worker's entry, else the snapshot any worker saved; None when there is neither."""
+        if entry is not None:
+            body, etag = entry.body, entry.etag
+        else:
+            body = self.snapshots.load(key) if self.snapshots is not None else None
+            if body is None:
+                return None
+            etag = _etag(body)
+        stale = Entry(body, etag, time.monotonic() + self.ttl, stale=True)
+        self._store(key, stale)
+        return stale
+
+    def _store(self, key: tuple, entry: Entry) -> None:
+        if key not in self.entries and len(self.entries) >= self.max_entries:
+            self.entries.clear()
+            self._locks.clear()
+        self.entries[key] = entry
 
     def clear(self) -> None:
         self.entries.clear()
