@@ -42,8 +42,13 @@ run: demo
 	@echo ""
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
-# Production server: migrations first (once per deploy), then gunicorn with gunicorn.conf.py.
-serve: migrate
+# Production server: SERVICE_ENV=production unless the environment says otherwise, so a missing or
+# development secret (or a plain-http URL) stops it with one message naming each; then migrations
+# (once per deploy) and gunicorn with gunicorn.conf.py. `make run` is the development server.
+serve: export SERVICE_ENV ?= production
+serve: install
+	@echo "membership-service: production server (gunicorn, SERVICE_ENV=$$SERVICE_ENV); 'make run' is the development server"
+	$(BIN)/flask db upgrade
 	$(BIN)/gunicorn -c gunicorn.conf.py 'service:create_app()'
 
 test: install-test

@@ -9,7 +9,10 @@ Every value can be set from the environment (GUNICORN_* below, or gunicorn's own
 - Metrics: PROMETHEUS_MULTIPROC_DIR is set (and emptied) here, before any worker imports
   prometheus-client, so that /metrics adds up all workers; child_exit marks a dead worker's files.
 - Logs: gunicorn's access log is off (the app writes one JSON line per request with its request id);
-  gunicorn's own error log goes to stderr.
+  gunicorn's own error log goes to stderr. When GUNICORN_ACCESSLOG turns it on, its lines are masked
+  like the app's (secret path segments and query values, tokens, e-mails; Authorization and Cookie).
+- Start-up: the master checks the configuration before any worker starts; a missing or development
+  secret in production is one message naming every problem, and exit status 2, not a traceback per worker.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
+
+from gunicorn.glogging import Logger
 
 
 def _int(name: str, default: int) -> int:
@@ -51,8 +57,43 @@ if _own_metrics_dir:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
 
 
+class RedactingLogger(Logger):
+    """gunicorn's logger whose access-log atoms go through the app's redaction (service.ops.logs)."""
+
+    SECRET_HEADERS = ("{authorization}i", "{cookie}i", "{http_authorization}e", "{http_cookie}e")
+
+    def atoms(self, resp, req, environ, request_time):  # noqa: ANN001, ANN201
+        from service.ops.logs import REDACTED, loggable_query, redact
+
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key, value in atoms.items():
+            if isinstance(value, str):
+                atoms[key] = REDACTED if key in self.SECRET_HEADERS else redact(value)
+        if atoms.get("q"):
+            atoms["q"] = atoms["{query_string}e"] = loggable_query(environ.get("QUERY_STRING", ""))
+        return atoms
+
+
+logger_class = RedactingLogger
+
+
+def _check_configuration() -> None:
+    """The app's settings, checked once in the master (every problem in one message): exit 2 if unusable."""
+    from service.config import ConfigError, check_environment
+
+    try:
+        check_environment()
+    except ConfigError as exc:
+        print(f"membership-service will not start: {exc}", file=sys.stderr)  # noqa: T201
+        if _own_metrics_dir:
+            shutil.rmtree(_metrics_dir, ignore_errors=True)
+        sys.exit(2)
+
+
 def on_starting(server) -> None:  # noqa: ANN001
-    """Empties the metrics directory: numbers from an earlier run must not be added to this one's."""
+    """Checks the configuration, then empties the metrics directory: numbers from an earlier run must
+    not be added to this one's."""
+    _check_configuration()
     for name in os.listdir(_metrics_dir):
         path = os.path.join(_metrics_dir, name)
         if os.path.isfile(path) and name.endswith(".db"):

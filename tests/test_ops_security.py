@@ -94,7 +94,8 @@ def production_config(**extra):
 
     from service.config import SECRETS
 
-    cfg = {**TEST_CONFIG, "SERVICE_ENV": "production", "TESTING": False}
+    cfg = {**TEST_CONFIG, "SERVICE_ENV": "production", "TESTING": False,
+           "PUBLIC_BASE_URL": "https://membership.news.example", "SITE_ALLOWED_ORIGINS": "https://news.example"}
     for name, dev_default in SECRETS.items():
         if not cfg.get(name) or cfg[name] == dev_default:
             cfg[name] = "production-test-value-0123456789abcdef"
