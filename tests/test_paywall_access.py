@@ -71,13 +71,16 @@ def test_grace_for_past_due_inside_grace_days(app, client, session, clock):
     assert (body["access"], body["reason"]) == ("denied", "membership_lapsed")
 
 
-def test_canceled_member_reads_until_period_end_then_lapses(app, client, session, clock):
-    m = factories.member(session, clock.now(), status="canceled", first_paid_at=clock.now() - 60 * DAY)
-    factories.subscription(session, clock.now(), m, status="canceled", current_period_end=clock.now() + DAY)
+def test_member_set_to_cancel_reads_until_stripe_ends_the_subscription_then_lapses(app, client, session, clock):
+    m = factories.member(session, clock.now(), first_paid_at=clock.now() - 60 * DAY)
+    sub = factories.subscription(session, clock.now(), m, status="active", cancel_at_period_end=True,
+                                 current_period_end=clock.now() + DAY)
     session.commit()
     token = token_for(app, m)
     assert ask(client, "a1", member_token=token)["reason"] == "member"
     clock.advance(days=1)
+    sub.status, m.status = "canceled", "ended"  # customer.subscription.deleted at the period end
+    session.commit()
     body = ask(client, "a1", member_token=token)
     assert (body["access"], body["reason"]) == ("denied", "membership_lapsed")
     assert body["prompt"] is not None and body["meter"] is None and body["entitlement"] is None

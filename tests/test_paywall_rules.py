@@ -22,9 +22,9 @@ def test_active_and_trialing_are_members(status):
     assert standing(Sub(status, NOW + 10 * DAY)).kind == "member"
 
 
-def test_canceled_inside_paid_period_is_member_until_period_end():
-    s = standing(Sub("canceled", NOW + 3 * DAY), paid=NOW - 40 * DAY)
-    assert s == Standing("member", NOW + 3 * DAY)
+def test_canceled_inside_paid_period_grants_nothing():
+    """Stripe cancels at once (ended_at now) or at the period end; `canceled` means it has ended."""
+    assert standing(Sub("canceled", NOW + 3 * DAY), status="ended", paid=NOW - 40 * DAY).kind == "lapsed"
 
 
 def test_canceled_after_period_end_is_lapsed_when_they_paid_before():

@@ -83,6 +83,7 @@ class InvoiceFacts:
     invoice_id: str
     paid_at: datetime
     reversed_at: datetime | None  # earliest full refund / lost dispute of the payment of this invoice
+    subscription_id: str = ""  # the membership subscription it paid
 
 
 @dataclass(frozen=True)
@@ -101,20 +102,37 @@ class MemberState:
 
 
 def derive(subscriptions: Iterable[SubscriptionFacts], invoices: Iterable[InvoiceFacts]) -> MemberState:
-    """A member's state from their membership subscriptions and paid membership invoices."""
+    """A member's state from their membership subscriptions and paid membership invoices.
+
+    The status is the best any subscription gives. A live subscription (active, past_due) whose latest
+    paid invoice was fully refunded or lost in a dispute gives `ended` from that reversal on: the
+    money for the period came back, whatever Stripe still says of the subscription (a refund does not
+    cancel it); its next paid invoice makes it live again. Without subscriptions, the latest paid
+    invoice decides the same way. `ended_at` is when the membership ended: the latest end of an ended
+    subscription, or of a reversal that ended a live one."""
     subs = sorted(subscriptions, key=lambda s: (s.created is None, s.created.timestamp() if s.created else 0.0,
                                                s.stripe_id))
     paid = sorted(invoices, key=lambda i: (i.paid_at, i.invoice_id))
     first = paid[0] if paid else None
-    if subs:
-        status = max((membership_status(s.status) for s in subs), key=lambda st: _BEST[st])
-    else:
-        status = "active" if first is not None else "pending"
+    latest = {i.subscription_id: i for i in paid}  # (sorted: the latest paid invoice of each wins)
+    statuses, reversals = [], []
+    for s in subs:
+        status = membership_status(s.status)
+        reversed_at = latest[s.stripe_id].reversed_at if s.stripe_id in latest else None
+        if status in LIVE_STATUSES and reversed_at is not None:
+            status = "ended"
+            reversals.append(reversed_at)
+        statuses.append(status)
+    if not subs and paid:
+        last = paid[-1].reversed_at
+        statuses.append("active" if last is None else "ended")
+        reversals += [last] if last is not None else []
+    status = max(statuses, key=lambda st: _BEST[st]) if statuses else "pending"
     ended_at = None
     if status not in LIVE_STATUSES:
         ends = [s.ended_at or s.canceled_at or s.last_event_at for s in subs
                 if membership_status(s.status) == "ended"]
-        ends = [e for e in ends if e is not None]
+        ends = [e for e in ends + reversals if e is not None]
         ended_at = max(ends) if ends else None
     # Attribution: the earliest subscription that has it (checkout metadata), whatever the order learned.
     plan = next((s.plan for s in subs if s.plan), "")

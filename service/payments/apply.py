@@ -313,16 +313,18 @@ def member_state(s: Session, member_id: int) -> rules.MemberState:
     with the earliest reversal of a payment of it (columns only: no ORM objects to build)."""
     subs = s.execute(select(*_SUB_FACTS).where(Subscription.member_id == member_id)).all()
     reversed_at = func.min(StripePayment.reversed_at)
+    inv = MembershipInvoice
     invoices = s.execute(
-        select(MembershipInvoice.invoice_id, MembershipInvoice.paid_at, reversed_at)
+        select(inv.invoice_id, inv.paid_at, reversed_at, inv.subscription_id)
         .outerjoin(StripePayment, and_(StripePayment.invoice_id == MembershipInvoice.invoice_id,
                                        StripePayment.reversed_at.is_not(None)))
         .where(MembershipInvoice.customer_id.in_(
             select(StripeCustomer.customer_id).where(StripeCustomer.member_id == member_id).scalar_subquery()))
-        .group_by(MembershipInvoice.invoice_id, MembershipInvoice.paid_at)).all()
+        .group_by(inv.invoice_id, inv.paid_at, inv.subscription_id)).all()
     return rules.derive(
         [rules.SubscriptionFacts(*row) for row in subs],
-        [rules.InvoiceFacts(inv, paid_at, _aware(at) if at is not None else None) for inv, paid_at, at in invoices],
+        [rules.InvoiceFacts(i, paid_at, _aware(at) if at is not None else None, sub_id or "")
+         for i, paid_at, at, sub_id in invoices],
     )
 
 

@@ -94,9 +94,9 @@ def on_invoice_paid(ctx: Context, obj: dict[str, Any]) -> str:
                                       where=stmt.excluded.paid_at < table.c.paid_at)
     with ctx.session.no_autoflush:  # (no foreign key: pending changes can wait for the next flush)
         ctx.session.execute(stmt)
-    if member.first_paid_at is None or paid_at <= member.first_paid_at:
-        # Derive reads the earliest paid invoice only: a later one (a renewal) cannot change the member.
-        ctx.touched.add(member.id)
+    # Derive reads the earliest paid invoice (the sign-up) and each subscription's latest (a renewal
+    # after a refunded payment makes the membership live again; one already reversed ends it).
+    ctx.touched.add(member.id)
     sub = find_subscription(ctx, sub_id)
     if sub is not None:  # a payment newer than the last snapshot may change its status
         refresh_status(ctx, sub)

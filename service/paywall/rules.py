@@ -39,8 +39,12 @@ def membership(subs: Iterable[Sub], *, member_status: str, first_paid_at: dateti
                grace_days: int) -> Standing:
     """The best standing any subscription gives.
 
-    - active or trialing: member;
-    - canceled (or set to cancel) but the paid period not over: member until current_period_end;
+    - active or trialing: member (until current_period_end, also when set to cancel then: Stripe keeps
+      such a subscription active until the paid period is over). A subscription that has ended
+      (`canceled`, `unpaid`, ...: e.g. canceled at once, ended_at now) grants nothing, however far away
+      its current_period_end;
+    - a member whose membership derive() says ended (`member_status` "ended": every subscription ended,
+      or the payment of each live one fully refunded or lost in a dispute) gets nothing from them;
     - past_due: grace for grace_days from the start of the failure: the renewal's failed payment when
       known, else current_period_end taken as the due date;
     - a member row with no subscription yet (signed in from a completed checkout before the webhook
@@ -49,13 +53,10 @@ def membership(subs: Iterable[Sub], *, member_status: str, first_paid_at: dateti
     """
     subs = list(subs)
     best: Standing | None = None
-    for s in subs:
+    for s in subs if member_status != "ended" else ():
         end = s.current_period_end
         if s.status in ACTIVE:
             return Standing("member", end)
-        if s.status == "canceled" or (s.cancel_at_period_end and s.status not in ("past_due", "unpaid")):
-            if end is not None and now < end:
-                return Standing("member", end)
         due = s.payment_failed_at or end
         if s.status == "past_due" and due is not None:
             grace_end = due + timedelta(days=grace_days)
