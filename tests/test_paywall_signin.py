@@ -105,7 +105,7 @@ def test_magic_link_just_before_expiry_works(client, session, clock, member):
     assert "member_token" in urlsplit(r.headers["Location"]).fragment
 
 
-@pytest.mark.parametrize("token", ["nope", "x" * 43, "x" * 500, "%00"])
+@pytest.mark.parametrize("token", ["nope", "x" * 43, "x" * 500, "%E2%98%83"])
 def test_unknown_link_is_410_problem(client, token):
     r = client.get(f"/v1/auth/magic-links/{token}")
     assert r.status_code == 410 and r.mimetype == "application/problem+json"
@@ -350,16 +350,22 @@ def test_membership_change_bumps_version_and_revokes(app, client, session, membe
 @pytest.fixture
 def stripe_app(app_config, fake_stripe):
     from service import create_app
+    from tests.stripe_events import PRICES_SETTING
 
-    app = create_app({**app_config, "STRIPE_API_BASE": fake_stripe.url})
+    app = create_app({**app_config, "STRIPE_API_BASE": fake_stripe.url, "STRIPE_PRICES": PRICES_SETTING})
     with app.app_context():
         yield app
         db.session.remove()
 
 
 def completed_session(clock, **over):
+    """A paid subscription checkout as Stripe answers it with `expand[]=subscription` (a membership price)."""
+    from tests.stripe_events import YEARLY_PRICE, subscription
+
+    created = int(clock.now().timestamp()) - 60
     base = dict(id="cs_test_done", status="complete", payment_status="paid", mode="subscription",
-                customer="cus_new1", customer_email=None, created=int(clock.now().timestamp()) - 60,
+                customer="cus_new1", customer_email=None, created=created,
+                subscription=subscription("sub_new1", "cus_new1", YEARLY_PRICE, created=created),
                 metadata={"plan": "yearly", "locale": "uk", "source": "paywall"})
     return fixture("checkout_session.json", **{**base, **over})
 
@@ -372,21 +378,26 @@ def test_claim_creates_member_and_signs_in(stripe_app, fake_stripe, clock):
     r = c.post("/v1/checkout/sessions/cs_test_done/claim")
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
-    assert body["member"]["email"] == "new.member@example.org" and body["member"]["access"] == "member"
+    assert body["member"]["email"] == "new.member@example.org"
+    # no membership webhook yet: provisional access, for an hour at most
+    assert body["member"]["access"] == "provisional"
+    assert body["member"]["access_until"] == (clock.now() + timedelta(hours=1)).isoformat()
     access = c.post("/v1/access", json={"article": {"id": "a"}, "member_token": body["member_token"]}).get_json()
-    assert access["reason"] == "member" and access["entitlement"]
+    assert access["reason"] == "provisional" and access["entitlement"]
     # claiming again signs the same member in
     again = c.post("/v1/checkout/sessions/cs_test_done/claim").get_json()
     assert again["member"]["id"] == body["member"]["id"]
 
 
-def test_claim_finds_existing_member_by_customer(stripe_app, fake_stripe, clock):
+def test_claim_of_an_existing_member_mails_a_link_instead(stripe_app, fake_stripe, clock):
+    """A member who existed before the checkout (even holding its customer) is not signed in by it."""
     m = factories.member(db.session, clock.now(), email="old@example.org")
     m.stripe_customer_id = "cus_new1"
     db.session.commit()
     fake_stripe.reply("GET", r"/v1/checkout/sessions/cs_test_done", completed_session(clock))
-    body = stripe_app.test_client().post("/v1/checkout/sessions/cs_test_done/claim").get_json()
-    assert body["member"]["id"] == m.id
+    r = stripe_app.test_client().post("/v1/checkout/sessions/cs_test_done/claim")
+    assert r.status_code == 202 and r.get_json()["status"] == "verify_email" and "member_token" not in r.get_json()
+    assert db.session.scalars(sa.select(OutboxMessage.to_addr)).all() == ["old@example.org"]
 
 
 @pytest.mark.parametrize("status,payment_status", [("open", "unpaid"), ("complete", "unpaid"), ("expired", "unpaid")])
@@ -592,11 +603,17 @@ def test_smtps_implicit_tls(app_config, clock, tmp_path, monkeypatch):
 
 
 def test_claim_uses_the_stored_webhook_without_calling_stripe(stripe_app, fake_stripe, clock):
+    from service.members.models import Subscription
     from service.payments.models import WebhookEvent
+    from tests.stripe_events import YEARLY_PRICE
 
-    cs = completed_session(clock, customer_email="hook@example.org")
+    cs = completed_session(clock, customer_email="hook@example.org", subscription="sub_hook1")
     cs["customer_details"] = None
     event = {"id": "evt_claim_1", "type": "checkout.session.completed", "data": {"object": cs}}
+    # payments stored the subscription's snapshot (a membership price) as well: the plan is known locally
+    owner = factories.member(db.session, clock.now(), email="someone.else@example.org")
+    db.session.add(Subscription(stripe_id="sub_hook1", member_id=owner.id, status="active", price_id=YEARLY_PRICE,
+                                stripe_status="active", created_at=clock.now(), updated_at=clock.now()))
     db.session.add(WebhookEvent(stripe_event_id="evt_claim_1", type="checkout.session.completed", livemode=False,
                                 api_version="", object_id="cs_test_done", created=clock.now(),
                                 payload=json.dumps(event), status="applied", attempts=1, last_error="",

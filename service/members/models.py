@@ -19,6 +19,13 @@ class Member(Base):
     fully refunded or lost in a dispute. `token_version` is bumped when membership is lost (cancel,
     refund) or on sign-out everywhere, so older member tokens stop granting access. `plan`, `locale`
     and `source` are attribution from checkout ('' when unknown) and key the campaign roll-ups.
+
+    Trust (service/members/identity.py): `email_verified_at` is when the member first signed in with a
+    mailed link; `created_by_customer` the Stripe customer whose checkout created the member (None: made
+    otherwise, or before this was recorded); `provisional_until` bounds the access of a member created by
+    a checkout claim before any membership webhook. `stripe_customer_id` is the customer of record (what
+    the billing portal opens): only the creating customer takes it by itself; another is adopted when
+    the member signs in with a link.
     """
 
     __tablename__ = "members"
@@ -36,6 +43,9 @@ class Member(Base):
     ended_at: Mapped[datetime | None] = mapped_column(active_history=True)
     first_payment_reversed_at: Mapped[datetime | None] = mapped_column(active_history=True)
     token_version: Mapped[int] = mapped_column(default=1)
+    email_verified_at: Mapped[datetime | None]
+    created_by_customer: Mapped[str | None] = mapped_column(String(255))
+    provisional_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

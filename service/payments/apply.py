@@ -17,7 +17,7 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.db import Base
-from service.members import rules
+from service.members import identity, rules
 from service.members.models import Member, Subscription, normalize_email
 from service.payments import events
 from service.payments.models import MembershipInvoice, MemberStatusChange, StripeCustomer, StripePayment
@@ -108,12 +108,14 @@ def learn_email(ctx: Context, cust: StripeCustomer, email: str | None) -> None:
             cust.email, cust.email_at, cust.updated_at = email, ctx.at, ctx.now
 
 
-def _new_member(ctx: Context, email: str, customer_id: str | None = None) -> Member:
+def _new_member(ctx: Context, email: str, creator: str, customer_id: str | None = None) -> Member:
     # Every counted fact set explicitly: the counter hook then sees their previous values when the
     # member is derived later in this transaction (an attribute never set has no history).
+    # `creator`: the customer whose facts made the member (members/identity.py: what stands behind it).
     m = Member(email=email, status="pending", plan="", locale="", source="", token_version=1,
                first_paid_at=None, ended_at=None, first_payment_reversed_at=None,
-               stripe_customer_id=customer_id, created_at=ctx.now, updated_at=ctx.now)
+               stripe_customer_id=customer_id, created_by_customer=creator, email_verified_at=None,
+               provisional_until=None, created_at=ctx.now, updated_at=ctx.now)
     ctx.session.add(m)
     ctx.session.flush()
     ctx.keep(m)
@@ -157,9 +159,9 @@ def place(ctx: Context, cust: StripeCustomer, need_member: bool) -> Member | Non
                 current.email, current.updated_at = cust.email, ctx.now  # rename: the person's address
                 target = current
             else:
-                target = _new_member(ctx, cust.email, free_id)
+                target = _new_member(ctx, cust.email, cust.customer_id, free_id)
     else:
-        target = current or _new_member(ctx, placeholder_email(cust.customer_id), free_id)
+        target = current or _new_member(ctx, placeholder_email(cust.customer_id), cust.customer_id, free_id)
     if current is not None and current.id != target.id:
         ctx.touched.add(current.id)
         ctx.vacated[current.id] = target.id
@@ -170,14 +172,18 @@ def place(ctx: Context, cust: StripeCustomer, need_member: bool) -> Member | Non
         # The customer's facts (subscriptions, invoices) now belong to `target`: derive it again.
         cust.member_id, cust.updated_at = target.id, ctx.now
         ctx.touched.add(target.id)
+        if identity.merge_revokes_tokens(target.created_by_customer, target.email_verified_at, cust.customer_id):
+            target.token_version = (target.token_version or 1) + 1  # tokens a claim issued for its creator
     _link_customer_id(s, target, cust.customer_id, None if holder_unknown else current)
     return target
 
 
 def _link_customer_id(s: Session, member: Member, customer_id: str, holder: Member | None = _UNKNOWN) -> None:
-    """`members.stripe_customer_id` (unique; the billing portal uses it) names one customer of the member:
-    the first one known. A customer that moved to another member takes it along. `holder`: the member
-    that holds the id, when the caller has just read it."""
+    """`members.stripe_customer_id` (unique; the billing portal opens it) names one customer of the member.
+    Only the customer that created the member takes it here: another one with the member's email (the
+    same person for counting, or someone who typed their address) waits until the member signs in with a
+    link (paywall/claims.py adopts it then). A customer that moved to another member leaves its old
+    holder. `holder`: the member that holds the id, when the caller has just read it."""
     if member.stripe_customer_id == customer_id:
         return
     if holder is _UNKNOWN:
@@ -185,7 +191,8 @@ def _link_customer_id(s: Session, member: Member, customer_id: str, holder: Memb
     if holder is not None and holder.id != member.id:
         holder.stripe_customer_id = None
         s.flush()
-    if member.stripe_customer_id is None:
+    if member.stripe_customer_id is None and identity.takes_customer_of_record(member.created_by_customer,
+                                                                                customer_id):
         member.stripe_customer_id = customer_id
 
 

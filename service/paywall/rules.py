@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 VISIBILITIES = ("public", "members")
-REASONS = ("public", "member", "grace", "metered", "meter_exhausted", "membership_lapsed",
+REASONS = ("public", "member", "grace", "provisional", "metered", "meter_exhausted", "membership_lapsed",
            "degraded")  # degraded: the database is down and ACCESS_FAIL_MODE=open (service/ops/degrade.py)
 ACTIVE = ("active", "trialing")
 
@@ -29,14 +29,15 @@ class Sub:
 
 @dataclass(frozen=True)
 class Standing:
-    """What a member's subscriptions mean now: `member`, `grace`, `lapsed` or `none` (never paid)."""
+    """What a member's subscriptions mean now: `member`, `grace`, `provisional` (a checkout claim's member
+    whose membership has not arrived yet), `lapsed` or `none` (never paid)."""
 
     kind: str
     until: datetime | None = None
 
 
 def membership(subs: Iterable[Sub], *, member_status: str, first_paid_at: datetime | None, now: datetime,
-               grace_days: int) -> Standing:
+               grace_days: int, provisional_until: datetime | None = None) -> Standing:
     """The best standing any subscription gives.
 
     - active or trialing: member (until current_period_end, also when set to cancel then: Stripe keeps
@@ -47,8 +48,9 @@ def membership(subs: Iterable[Sub], *, member_status: str, first_paid_at: dateti
       or the payment of each live one fully refunded or lost in a dispute) gets nothing from them;
     - past_due: grace for grace_days from the start of the failure: the renewal's failed payment when
       known, else current_period_end taken as the due date;
-    - a member row with no subscription yet (signed in from a completed checkout before the webhook
-      arrived) counts by its own status;
+    - a member row with no subscription yet counts by its own status (a paid invoice arrived first);
+    - a member created by a checkout claim, never paid and with no subscription past `incomplete` (what a
+      checkout webhook records before the subscription's own): provisional until `provisional_until`;
     - otherwise lapsed when they paid before, else none (an ordinary, metered reader).
     """
     subs = list(subs)
@@ -66,6 +68,9 @@ def membership(subs: Iterable[Sub], *, member_status: str, first_paid_at: dateti
         return best
     if not subs and member_status in ACTIVE:
         return Standing("member", None)
+    if (provisional_until is not None and now < provisional_until and first_paid_at is None
+            and all(s.status == "incomplete" for s in subs)):
+        return Standing("provisional", provisional_until)
     if first_paid_at is not None:
         return Standing("lapsed")
     return Standing("none")
@@ -143,6 +148,8 @@ def decide(visibility: str, standing: Standing, meter_result: Meter | None) -> D
         return Decision("granted", "member")
     if standing.kind == "grace":
         return Decision("granted", "grace")
+    if standing.kind == "provisional":
+        return Decision("granted", "provisional")
     if standing.kind == "lapsed":
         return Decision("denied", "membership_lapsed")
     assert meter_result is not None, "non-members are metered"

@@ -39,8 +39,10 @@ class MemberSummarySchema(ma.Schema):
 
 class MemberMeSchema(MemberSummarySchema):
     email = fields.String(required=True)
-    access = fields.String(required=True, metadata={"description": "member, grace, membership_lapsed or none"})
-    access_until = fields.DateTime(allow_none=True)
+    access = fields.String(required=True, metadata={
+        "description": "member, grace, provisional (joined by checkout, membership not confirmed by Stripe yet: "
+                       "at most an hour), lapsed or none"})
+    access_until = fields.DateTime(allow_none=True, metadata={"description": "When this access ends, if known"})
 
 
 class MeterSchema(ma.Schema):
@@ -90,9 +92,20 @@ class AcceptedSchema(ma.Schema):
     detail = fields.String(required=True)
 
 
+class ClaimRequestSchema(ma.Schema):
+    return_url = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=2000),
+                               metadata={"description": "Where a mailed sign-in link leads (answer 202); must be "
+                                         "on an origin in SITE_ALLOWED_ORIGINS. Default: the first one"})
+
+
 class ClaimResponseSchema(ma.Schema):
     member_token = fields.String(required=True)
     member = fields.Nested(MemberMeSchema, required=True)
+
+
+class ClaimVerifySchema(ma.Schema):
+    status = fields.String(required=True, validate=validate.OneOf(("verify_email",)))
+    detail = fields.String(required=True)
 
 
 class PortalRequestSchema(ma.Schema):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import secrets
 import threading
 import time
@@ -26,7 +25,6 @@ from service.members.models import Member, Subscription, normalize_email
 from service.paywall import mail, quota, rules, tokens
 from service.paywall.models import MagicLink, MeterRead, SectionDefault
 
-CHECKOUT_SESSION_RE = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
 MAX_MAGIC_TOKEN = 100
 
 
@@ -139,7 +137,7 @@ def standing_of(member: Member | MemberFacts, settings: Settings, now: datetime)
     subs = [rules.Sub(s.status, s.current_period_end, bool(s.cancel_at_period_end),
                       getattr(s, "payment_failed_at", None)) for s in member.subscriptions]
     return rules.membership(subs, member_status=member.status, first_paid_at=member.first_paid_at, now=now,
-                            grace_days=settings.grace_days)
+                            grace_days=settings.grace_days, provisional_until=member.provisional_until)
 
 
 SUB_RANK = {"active": 4, "trialing": 4, "past_due": 3, "canceled": 2}
@@ -336,12 +334,13 @@ class MemberFacts:
     plan: str
     first_paid_at: datetime | None
     subscriptions: tuple[SubFacts, ...]
+    provisional_until: datetime | None = None
 
 
 _m, _s = Member.__table__.c, Subscription.__table__.c
 MEMBER_FACTS_SQL = (
-    select(_m.token_version, _m.status, _m.plan, _m.first_paid_at, _s.status, _s.plan, _s.current_period_end,
-           _s.cancel_at_period_end, _s.payment_failed_at)
+    select(_m.token_version, _m.status, _m.plan, _m.first_paid_at, _m.provisional_until, _s.status, _s.plan,
+           _s.current_period_end, _s.cancel_at_period_end, _s.payment_failed_at)
     .select_from(Member.__table__.outerjoin(Subscription.__table__, _s.member_id == _m.id))
     .where(_m.id == bindparam("member_id"))
     .order_by(_s.id)  # ties in current_subscription() resolve the same way on every load
@@ -353,9 +352,9 @@ def load_member_facts(session: Session, member_id: int) -> MemberFacts | None:
     rows = session.execute(MEMBER_FACTS_SQL, {"member_id": member_id}).all()
     if not rows:
         return None
-    version, status, plan, first_paid_at = rows[0][:4]
-    subs = tuple(SubFacts(r[4], r[5] or "", r[6], bool(r[7]), r[8]) for r in rows if r[4] is not None)
-    return MemberFacts(member_id, version, status, plan or "", first_paid_at, subs)
+    version, status, plan, first_paid_at, provisional = rows[0][:5]
+    subs = tuple(SubFacts(r[5], r[6] or "", r[7], bool(r[8]), r[9]) for r in rows if r[5] is not None)
+    return MemberFacts(member_id, version, status, plan or "", first_paid_at, subs, provisional)
 
 
 ENTITLEMENT_REUSE = 0.2  # an entitlement is handed out again until 20% of its lifetime has passed
@@ -513,14 +512,17 @@ def decide_access(session: Session, ctx: Context, *, article: dict[str, Any], me
     decision = rules.decide(visibility, standing, meter_result)
 
     entitlement = None
-    if member is not None and standing.kind in ("member", "grace"):
+    if member is not None and standing.kind in ("member", "grace", "provisional"):
         member_id = member.id
+        ttl = settings.entitlement_ttl
+        if standing.kind == "provisional" and standing.until is not None:  # never outlives the provisional access
+            ttl = min(ttl, standing.until - now)
 
         def issue() -> dict[str, Any]:
-            token, expires = ctx.keys.issue(member_id, now, settings.entitlement_ttl, settings.public_base_url)
+            token, expires = ctx.keys.issue(member_id, now, ttl, settings.public_base_url)
             return {"token": token, "expires_at": expires, "kid": ctx.keys.signing.kid}
 
-        entitlement = ctx.members.entitlement(member_id, now, settings.entitlement_ttl, issue)
+        entitlement = ctx.members.entitlement(member_id, now, ttl, issue)
     payload = {
         "access": decision.access,
         "reason": decision.reason,
@@ -631,25 +633,45 @@ def request_magic_link(session: Session, settings: Settings, *, email: str, retu
     check_return_url(settings, return_url)
     quota.spend(session, settings.signin_quota, email, now)  # after the input checks: refused input spends none
     email = normalize_email(email)
-    token = secrets.token_urlsafe(32)
-    session.add(MagicLink(token_hash=_hash(token), email=email, return_url=return_url, created_at=now,
-                          expires_at=now + settings.magic_link_ttl))
-    is_member = session.scalar(select(Member.id).where(Member.email == email)) is not None
-    minutes = int(settings.magic_link_ttl.total_seconds() // 60)
-    if is_member:
-        link = f"{settings.public_base_url}/v1/auth/magic-links/{token}"
-        subject = "Your sign-in link"
-        body = (f"Hello,\n\nUse this link to sign in. It works once and expires in {minutes} minutes:\n\n{link}\n\n"
-                "If you did not ask to sign in, ignore this message.\n")
+    token = _new_link(session, settings, email, return_url, now)
+    if session.scalar(select(Member.id).where(Member.email == email)) is not None:
+        subject, body = _sign_in_mail(settings, token)
     else:
         subject = "Your sign-in link"
         body = ("Hello,\n\nSomeone (hopefully you) asked to sign in with this address, but we found no membership "
                 "for it. If you joined with another address, ask for a link for that one. To become a member:\n\n"
                 f"{add_query(settings.join_url, {'source': 'sign-in'})}\n\n"
                 "If you did not ask to sign in, ignore this message.\n")
+    _send_mail(session, settings, email, subject, body, now)
+
+
+def send_sign_in_link(session: Session, settings: Settings, *, email: str, return_url: str, now: datetime) -> None:
+    """Mail a one-time sign-in link to an address the caller knows to be a member's own (the stored one)."""
+    check_return_url(settings, return_url)
+    email = normalize_email(email)
+    token = _new_link(session, settings, email, return_url, now)
+    _send_mail(session, settings, email, *_sign_in_mail(settings, token), now)
+
+
+def _new_link(session: Session, settings: Settings, email: str, return_url: str, now: datetime) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(MagicLink(token_hash=_hash(token), email=email, return_url=return_url, created_at=now,
+                          expires_at=now + settings.magic_link_ttl))
+    return token
+
+
+def _sign_in_mail(settings: Settings, token: str) -> tuple[str, str]:
+    minutes = int(settings.magic_link_ttl.total_seconds() // 60)
+    link = f"{settings.public_base_url}/v1/auth/magic-links/{token}"
+    return "Your sign-in link", (
+        f"Hello,\n\nUse this link to sign in. It works once and expires in {minutes} minutes:\n\n{link}\n\n"
+        "If you did not ask to sign in, ignore this message.\n")
+
+
+def _send_mail(session: Session, settings: Settings, to: str, subject: str, body: str, now: datetime) -> None:
     session.flush()
     try:
-        mail.send(session, smtp_url=settings.smtp_url, sender=settings.mail_from, to=email, subject=subject,
+        mail.send(session, smtp_url=settings.smtp_url, sender=settings.mail_from, to=to, subject=subject,
                   body=body, now=now, timeout=settings.smtp_timeout)
     except mail.MailError as exc:
         raise Unavailable("The sign-in mail could not be sent; try again in a few minutes.") from exc
@@ -683,6 +705,9 @@ def use_magic_link(session: Session, settings: Settings, token: str, now: dateti
     member = session.scalar(select(Member).where(Member.email == link.email))
     if member is None:
         return SignIn(with_fragment(link.return_url, {"sign_in_error": "not_a_member"}), error="not_a_member")
+    from service.paywall.claims import signed_in_with_link  # (claims builds on this module)
+
+    signed_in_with_link(session, member, now)  # the address is proven: trust and customer of record follow
     token_out = member_token(settings, member, now)
     return SignIn(with_fragment(link.return_url, {"member_token": token_out}), member_token=token_out)
 
@@ -692,10 +717,10 @@ def with_fragment(url: str, values: dict[str, str]) -> str:
     return urlunsplit(urlsplit(url)._replace(fragment=urlencode(values)))
 
 
-# --- checkout claim and billing portal ----------------------------------------------------------
+# --- billing portal (checkout claims: paywall/claims.py) ------------------------------------------
 
 
-def _stripe_call(fn: Callable[[], Any], what: str) -> Any:
+def stripe_call(fn: Callable[[], Any], what: str) -> Any:
     try:
         return fn()
     except stripe.InvalidRequestError as exc:
@@ -715,88 +740,6 @@ def _field(obj: Any, name: str) -> Any:
         return getattr(obj, name, None)
 
 
-def _claimable(cs: Any) -> bool:
-    return (_field(cs, "mode") == "subscription" and _field(cs, "status") == "complete"
-            and _field(cs, "payment_status") in ("paid", "no_payment_required"))
-
-
-def stored_checkout_session(session: Session, session_id: str) -> dict[str, Any] | None:
-    """The session as the signature-verified `checkout.session.completed` webhook delivered it, if payments
-    stored and applied that event (no call to Stripe needed)."""
-    try:
-        from service.payments.models import WebhookEvent
-    except ImportError:  # payments not installed
-        return None
-    payloads = session.scalars(select(WebhookEvent.payload).where(
-        WebhookEvent.object_id == session_id, WebhookEvent.status == "applied",
-        WebhookEvent.type.in_(("checkout.session.completed", "checkout.session.async_payment_succeeded")))).all()
-    for payload in payloads:
-        try:
-            obj = json.loads(payload)["data"]["object"]
-        except (ValueError, KeyError, TypeError):
-            continue
-        if isinstance(obj, dict) and obj.get("id") == session_id and _claimable(obj):
-            return obj
-    return None
-
-
-def claim_checkout(session: Session, settings: Settings, client: stripe.StripeClient, session_id: str,
-                   now: datetime) -> Member:
-    """The member who completed and paid a Checkout Session, created if needed.
-
-    Verified by the webhook already stored when payments has applied it, else by asking Stripe.
-    """
-    if not CHECKOUT_SESSION_RE.match(session_id or ""):
-        raise NotFound("No such Checkout Session.")
-    cs: Any = stored_checkout_session(session, session_id)
-    if cs is None:
-        cs = _stripe_call(lambda: client.v1.checkout.sessions.retrieve(session_id), "Checkout Session")
-    status, paid = _field(cs, "status"), _field(cs, "payment_status")
-    if _field(cs, "mode") != "subscription":
-        raise Conflict("This checkout is not a membership (subscription) checkout.")
-    if status != "complete" or paid not in ("paid", "no_payment_required"):
-        raise Conflict("This checkout is not complete and paid yet.", checkout_status=status, payment_status=paid)
-    created = _field(cs, "created")
-    if isinstance(created, int) and now.timestamp() - created > settings.checkout_claim_max_age.total_seconds():
-        raise Conflict("This checkout is too old to sign in with; ask for a sign-in link instead.")
-    customer = _field(cs, "customer")
-    customer_id = customer if isinstance(customer, str) else _field(customer, "id")
-    email = _field(_field(cs, "customer_details"), "email") or _field(cs, "customer_email")
-    member = find_member_for_customer(session, customer_id, email)
-    if member is None:
-        if not email:
-            raise Conflict("The checkout has no customer email to sign in with.")
-        metadata = _field(cs, "metadata") or {}
-        member = Member(email=normalize_email(email), stripe_customer_id=customer_id,
-                        status="active",  # payments' webhooks bring it in line with Stripe's facts
-                        plan=str(_field(metadata, "plan") or "")[:64],
-                        locale=str(_field(metadata, "locale") or "")[:35],
-                        source=str(_field(metadata, "source") or "")[:200], created_at=now, updated_at=now)
-        session.add(member)
-        session.flush()
-    return member
-
-
-def find_member_for_customer(session: Session, customer_id: str | None, email: str | None) -> Member | None:
-    """Payments' customer -> member mapping first, then the member's own customer id, then the email."""
-    if customer_id:
-        try:
-            from service.payments.models import StripeCustomer
-        except ImportError:  # payments not installed
-            StripeCustomer = None  # noqa: N806
-        if StripeCustomer is not None:
-            member_id = session.scalar(select(StripeCustomer.member_id)
-                                       .where(StripeCustomer.customer_id == customer_id))
-            if member_id is not None:
-                return session.get(Member, member_id)
-        member = session.scalar(select(Member).where(Member.stripe_customer_id == customer_id))
-        if member is not None:
-            return member
-    if email:
-        return session.scalar(select(Member).where(Member.email == normalize_email(email)))
-    return None
-
-
 def billing_portal_url(settings: Settings, client: stripe.StripeClient, member: Member, return_url: str | None
                        ) -> str:
     if return_url is not None:
@@ -805,6 +748,6 @@ def billing_portal_url(settings: Settings, client: stripe.StripeClient, member: 
         return_url = (settings.allowed_origins[0] + "/") if settings.allowed_origins else settings.public_base_url
     if not member.stripe_customer_id:
         raise Conflict("This membership has no Stripe customer to manage.")
-    portal = _stripe_call(lambda: client.v1.billing_portal.sessions.create(
+    portal = stripe_call(lambda: client.v1.billing_portal.sessions.create(
         params={"customer": member.stripe_customer_id, "return_url": return_url}), "billing portal session")
     return str(_field(portal, "url"))

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, g, redirect, request
+from flask import Response, current_app, g, jsonify, redirect, request
 from flask_limiter.util import get_remote_address
 
 from service.api import Blueprint
 from service.errors import problem
 from service.extensions import db, limiter
 from service.members.models import Member
-from service.paywall import services
+from service.paywall import claims, services
 from service.paywall.quota import QuotaExceeded
 from service.paywall.schemas import (
     AcceptedSchema,
     AccessRequestSchema,
     AccessResponseSchema,
+    ClaimRequestSchema,
     ClaimResponseSchema,
+    ClaimVerifySchema,
     JWKSSchema,
     MagicLinkRequestSchema,
     MemberMeSchema,
@@ -119,17 +121,33 @@ def use_magic_link(token: str) -> Response:
 
 
 @blp.route("/checkout/sessions/<session_id>/claim", methods=["POST"])
+@blp.arguments(ClaimRequestSchema, required=False)
 @blp.response(200, ClaimResponseSchema)
+@blp.alt_response(202, schema=ClaimVerifySchema, description="The checkout alone does not prove who the member "
+                  "is (they existed before, signed in, or paid as another customer): a sign-in link went to the "
+                  "member's own address")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(409, response="CONFLICT")
 @blp.alt_response(502, response="BAD_GATEWAY")
-def claim_checkout(session_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
-    """Exchange a completed, paid Checkout Session (checked with Stripe) for a member token."""
+@blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+def claim_checkout(body: dict[str, Any], session_id: str) -> Any:
+    """Exchange a paid membership Checkout Session for a member token, or mail a sign-in link.
+
+    The token comes back only when that checkout is all that stands behind the member (a new reader; then
+    `provisional` until Stripe's membership webhook arrives, at most an hour). A member who existed before,
+    has signed in, or paid as another Stripe customer gets 202 and a link at their own stored address."""
     settings = _ctx().settings
-    member = services.claim_checkout(db.session, settings, current_app.extensions["stripe"], session_id, _now())
+    prices = current_app.extensions["payments_settings"].prices
+    claim = claims.claim_checkout(db.session, settings, current_app.extensions["stripe"], prices, session_id,
+                                  _now(), return_url=(body or {}).get("return_url"))
     db.session.commit()
-    return ({"member_token": services.member_token(settings, member, _now()), "member": _me(member)}, 200,
-            NO_STORE)
+    if not claim.signed_in:
+        response = jsonify(ClaimVerifySchema().dump({
+            "status": "verify_email", "detail": "To sign in, use the link we sent to the member's address."}))
+        response.status_code, response.headers["Cache-Control"] = 202, "no-store"
+        return response
+    return ({"member_token": services.member_token(settings, claim.member, _now()), "member": _me(claim.member)},
+            200, NO_STORE)
 
 
 @blp.route("/members/me", methods=["GET"])
