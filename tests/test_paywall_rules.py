@@ -6,15 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from service.members.standing import Standing, Sub, membership
 from service.paywall import rules
-from service.paywall.rules import Standing, Sub
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 
 
 def standing(*subs, status="active", paid=None):
-    return rules.membership(subs, member_status=status, first_paid_at=paid, now=NOW, grace_days=7)
+    return membership(subs, member_status=status, first_paid_at=paid, now=NOW, grace_days=7)
 
 
 @pytest.mark.parametrize("status", ["active", "trialing"])

@@ -342,7 +342,7 @@ def test_provisional_standing_rule():
     """Provisional only for a never-paid member with nothing past `incomplete`, and only until its end."""
     from datetime import UTC, datetime
 
-    from service.paywall.rules import Standing, Sub, membership
+    from service.members.standing import Standing, Sub, membership
 
     now, until = datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 6, 1, 1, tzinfo=UTC)
 

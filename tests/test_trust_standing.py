@@ -14,8 +14,8 @@ import pytest
 
 from service.members import rules as member_rules
 from service.members.rules import InvoiceFacts, SubscriptionFacts
-from service.paywall import rules, tokens
-from service.paywall.rules import Standing, Sub
+from service.members.standing import Standing, Sub, membership
+from service.paywall import tokens
 from tests import factories
 from tests.stripe_events import PRICES_SETTING, Lifecycle, build_event, post, subscription
 
@@ -24,10 +24,10 @@ DAY = timedelta(days=1)
 
 
 def standing(*subs, status="active", paid=NOW - 40 * DAY):
-    return rules.membership(subs, member_status=status, first_paid_at=paid, now=NOW, grace_days=7)
+    return membership(subs, member_status=status, first_paid_at=paid, now=NOW, grace_days=7)
 
 
-# --- the access rule (paywall/rules.py membership) ------------------------------------------------
+# --- the access rule (members/standing.py membership) --------------------------------------------
 
 def test_immediate_cancellation_grants_nothing_though_the_period_runs_for_weeks():
     """customer.subscription.deleted after "cancel now": canceled, ended_at now, period end 3 weeks away."""

@@ -1,8 +1,8 @@
 """Access rules and the meter, as pure functions (no Flask, no database).
 
-`membership()` says whether a member's subscriptions grant access now; `meter()` decides a
-non-member's read of a members-only article from the reads already counted in the rolling window;
-`decide()` combines them into the answer of POST /v1/access.
+`meter()` decides a non-member's read of a members-only article from the reads already counted in the
+rolling window; `decide()` combines it with the member's standing (`service.members.standing`) into the
+answer of POST /v1/access.
 """
 
 from __future__ import annotations
@@ -13,67 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from service.members.standing import Standing
+
 VISIBILITIES = ("public", "members")
 REASONS = ("public", "member", "grace", "provisional", "metered", "meter_exhausted", "membership_lapsed",
            "degraded")  # degraded: the database is down and ACCESS_FAIL_MODE=open (service/ops/degrade.py)
-ACTIVE = ("active", "trialing")
-
-
-@dataclass(frozen=True)
-class Sub:
-    status: str
-    current_period_end: datetime | None
-    cancel_at_period_end: bool = False
-    payment_failed_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Standing:
-    """What a member's subscriptions mean now: `member`, `grace`, `provisional` (a checkout claim's member
-    whose membership has not arrived yet), `lapsed` or `none` (never paid)."""
-
-    kind: str
-    until: datetime | None = None
-
-
-def membership(subs: Iterable[Sub], *, member_status: str, first_paid_at: datetime | None, now: datetime,
-               grace_days: int, provisional_until: datetime | None = None) -> Standing:
-    """The best standing any subscription gives.
-
-    - active or trialing: member (until current_period_end, also when set to cancel then: Stripe keeps
-      such a subscription active until the paid period is over). A subscription that has ended
-      (`canceled`, `unpaid`, ...: e.g. canceled at once, ended_at now) grants nothing, however far away
-      its current_period_end;
-    - a member whose membership derive() says ended (`member_status` "ended": every subscription ended,
-      or the payment of each live one fully refunded or lost in a dispute) gets nothing from them;
-    - past_due: grace for grace_days from the start of the failure: the renewal's failed payment when
-      known, else current_period_end taken as the due date;
-    - a member row with no subscription yet counts by its own status (a paid invoice arrived first);
-    - a member created by a checkout claim, never paid and with no subscription past `incomplete` (what a
-      checkout webhook records before the subscription's own): provisional until `provisional_until`;
-    - otherwise lapsed when they paid before, else none (an ordinary, metered reader).
-    """
-    subs = list(subs)
-    best: Standing | None = None
-    for s in subs if member_status != "ended" else ():
-        end = s.current_period_end
-        if s.status in ACTIVE:
-            return Standing("member", end)
-        due = s.payment_failed_at or end
-        if s.status == "past_due" and due is not None:
-            grace_end = due + timedelta(days=grace_days)
-            if now < grace_end and (best is None or (best.until or now) < grace_end):
-                best = Standing("grace", grace_end)
-    if best is not None:
-        return best
-    if not subs and member_status in ACTIVE:
-        return Standing("member", None)
-    if (provisional_until is not None and now < provisional_until and first_paid_at is None
-            and all(s.status == "incomplete" for s in subs)):
-        return Standing("provisional", provisional_until)
-    if first_paid_at is not None:
-        return Standing("lapsed")
-    return Standing("none")
 
 
 @dataclass(frozen=True)

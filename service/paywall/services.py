@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, joinedload
 from service.db import UTCDateTime
 from service.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized, Unavailable, UpstreamError
 from service.members.models import Member, Subscription, normalize_email
+from service.members.standing import Standing, Sub, membership
 from service.paywall import mail, quota, rules, tokens
 from service.paywall.models import MagicLink, MeterRead, SectionDefault
 
@@ -133,11 +134,11 @@ def member_token(settings: Settings, member: Member, now: datetime) -> str:
     return tokens.issue_member_token(settings.secret, member.id, member.token_version, now)
 
 
-def standing_of(member: Member | MemberFacts, settings: Settings, now: datetime) -> rules.Standing:
-    subs = [rules.Sub(s.status, s.current_period_end, bool(s.cancel_at_period_end),
-                      getattr(s, "payment_failed_at", None)) for s in member.subscriptions]
-    return rules.membership(subs, member_status=member.status, first_paid_at=member.first_paid_at, now=now,
-                            grace_days=settings.grace_days, provisional_until=member.provisional_until)
+def standing_of(member: Member | MemberFacts, settings: Settings, now: datetime) -> Standing:
+    subs = [Sub(s.status, s.current_period_end, bool(s.cancel_at_period_end),
+                getattr(s, "payment_failed_at", None)) for s in member.subscriptions]
+    return membership(subs, member_status=member.status, first_paid_at=member.first_paid_at, now=now,
+                      grace_days=settings.grace_days, provisional_until=member.provisional_until)
 
 
 SUB_RANK = {"active": 4, "trialing": 4, "past_due": 3, "canceled": 2}
@@ -505,7 +506,7 @@ def decide_access(session: Session, ctx: Context, *, article: dict[str, Any], me
     visibility = visibility or "members"
 
     member = member_facts_from_token(session, ctx, member_token, now) if member_token else None
-    standing = standing_of(member, settings, now) if member is not None else rules.Standing("none")
+    standing = standing_of(member, settings, now) if member is not None else Standing("none")
     meter_result = None
     if visibility == "members" and standing.kind == "none":
         meter_result = charge_meter(session, settings, bare, article["id"], now, new_reader=new_reader)
