@@ -25,8 +25,9 @@ class Clock:
         self._frozen = self.now() + timedelta(**delta)
 
 
-def utcnow() -> datetime:
-    """Now from the current app's clock (for code that runs inside an app context)."""
+def now() -> datetime:
+    """Now from the current app's clock: the one getter for views and CLI commands (inside an app context).
+    Domain code never calls it; it takes `now` as an argument."""
     from flask import current_app
 
     return current_app.extensions["clock"].now()

@@ -39,6 +39,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def aware(value: datetime | None) -> datetime | None:
+    """A datetime read by a Core statement (SQLite gives naive UTC) as an aware UTC datetime."""
+    return UTCDateTime().process_result_value(value, None)
+
+
 class Base(DeclarativeBase):
     registry = registry(
         metadata=MetaData(naming_convention=NAMING_CONVENTION),

@@ -59,3 +59,29 @@ def is_http_url(value: str | None, *, require_https: bool = False) -> bool:
 def https_required(settings: Mapping[str, Any]) -> bool:
     """Stored URLs must be https in production (`SERVICE_ENV=production`); http is fine elsewhere."""
     return settings.get("SERVICE_ENV") == "production"
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: str | None) -> str | None:
+    """`scheme://host[:port]` (lower-case, default port dropped) of a URL that passes `http_url`, else None.
+
+    The one origin rule: redirect allowlists (sign-in, billing portal) and checkout return URLs compare it."""
+    if not is_http_url(url):
+        return None
+    parts = urlsplit(url or "")
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    if port is None or port == DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def allowed_origin(url: str | None, allowed_origins: frozenset[str] | tuple[str, ...] | list[str]) -> bool:
+    """True only for an http(s) URL whose exact origin (scheme, host, port) is in `allowed_origins`."""
+    found = origin(url) if isinstance(url, str) else None
+    return found is not None and found in allowed_origins

@@ -52,7 +52,9 @@ EXPECTED = {
     "renew": ("active", True),
     "fail": ("past_due", True),  # renewal failed, Stripe retrying: still a member
     "cancel": ("ended", False),
-    "refund": ("active", False),  # the subscription runs on, but the refunded first payment does not count
+    # Stripe keeps the subscription running, but a fully refunded only payment ends membership (issue 11)
+    # and the refunded first payment does not count.
+    "refund": ("ended", False),
     "never_pay": ("pending", False),
     "other_product": (None, False),  # not a membership price: no member at all
 }
