@@ -2,7 +2,7 @@
 whatever its current_period_end; only a subscription still running and set to cancel keeps access to the
 end of the paid period; a fully refunded (or lost in a dispute) payment ends the membership it paid for.
 
-Pure rules first (paywall `membership`, members `derive`), then end to end: signed webhooks, then
+Pure rules first (members' `membership` and `derive`), then end to end: signed webhooks, then
 POST /v1/access and GET /v1/members/me."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.members import rules as member_rules
-from service.members.rules import InvoiceFacts, SubscriptionFacts
+from service.members import status as member_status
 from service.members.standing import Standing, Sub, membership
+from service.members.status import InvoiceFacts, SubscriptionFacts
 from service.paywall import tokens
 from tests import factories
 from tests.stripe_events import PRICES_SETTING, Lifecycle, build_event, post, subscription
@@ -55,13 +55,13 @@ def test_a_member_whose_membership_derive_says_ended_gets_nothing_from_a_live_su
     assert standing(status="ended") == Standing("lapsed")  # invoices only, no subscription yet
 
 
-# --- the derived state (members/rules.py derive) ---------------------------------------------------
+# --- the derived state (members/status.py derive) --------------------------------------------------
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
-def sub(stripe_id="sub_1", status="active", *, ended_at=None, created=T0):
-    return SubscriptionFacts(stripe_id, status, "monthly", created, ended_at, ended_at, ended_at)
+def sub(subscription_id="sub_1", status="active", *, ended_at=None, created=T0):
+    return SubscriptionFacts(subscription_id, status, "monthly", created, ended_at, ended_at, ended_at)
 
 
 def paid(invoice_id, days, reversed_days=None, sub_id="sub_1"):
@@ -70,43 +70,43 @@ def paid(invoice_id, days, reversed_days=None, sub_id="sub_1"):
 
 
 def test_a_full_refund_of_the_only_payment_ends_the_membership():
-    state = member_rules.derive([sub()], [paid("in_1", 0, reversed_days=10)])
+    state = member_status.derive([sub()], [paid("in_1", 0, reversed_days=10)])
     assert (state.status, state.ended_at) == ("ended", T0 + 10 * DAY)
     assert state.first_payment_reversed_at == T0 + 10 * DAY and not state.has_membership
 
 
 def test_a_renewal_paid_after_a_refund_makes_the_membership_live_again():
-    state = member_rules.derive([sub()], [paid("in_1", 0, reversed_days=10), paid("in_2", 30)])
+    state = member_status.derive([sub()], [paid("in_1", 0, reversed_days=10), paid("in_2", 30)])
     assert (state.status, state.ended_at) == ("active", None)
     # The counting rule is unchanged: the sign-up payment was reversed, so this member is not counted.
     assert state.first_payment_reversed_at == T0 + 10 * DAY and not state.has_membership
 
 
 def test_a_refunded_renewal_ends_the_membership_until_the_next_payment():
-    state = member_rules.derive([sub()], [paid("in_1", 0), paid("in_2", 30, reversed_days=31)])
+    state = member_status.derive([sub()], [paid("in_1", 0), paid("in_2", 30, reversed_days=31)])
     assert (state.status, state.ended_at, state.first_payment_reversed_at) == ("ended", T0 + 31 * DAY, None)
-    state = member_rules.derive([sub()], [paid("in_1", 0), paid("in_2", 30, reversed_days=31), paid("in_3", 60)])
+    state = member_status.derive([sub()], [paid("in_1", 0), paid("in_2", 30, reversed_days=31), paid("in_3", 60)])
     assert (state.status, state.ended_at) == ("active", None)
 
 
 def test_refunding_a_duplicate_subscription_leaves_the_other_membership_alone():
     subs = [sub("sub_1"), sub("sub_2", created=T0 + DAY)]
     invoices = [paid("in_1", 0, sub_id="sub_1"), paid("in_2", 1, reversed_days=2, sub_id="sub_2")]
-    assert member_rules.derive(subs, invoices).status == "active"
-    subs[1] = sub("sub_2", "canceled", ended_at=T0 + 2 * DAY, created=T0 + DAY)  # refunded and canceled
-    assert member_rules.derive(subs, invoices).status == "active"
+    assert member_status.derive(subs, invoices).status == "active"
+    subs[1] = sub("sub_2", "ended", ended_at=T0 + 2 * DAY, created=T0 + DAY)  # refunded and canceled
+    assert member_status.derive(subs, invoices).status == "active"
 
 
 def test_a_refund_without_any_subscription_known_yet_still_ends_it():
-    assert member_rules.derive([], [paid("in_1", 0, reversed_days=3)]).status == "ended"
-    assert member_rules.derive([], [paid("in_1", 0)]).status == "active"
+    assert member_status.derive([], [paid("in_1", 0, reversed_days=3)]).status == "ended"
+    assert member_status.derive([], [paid("in_1", 0)]).status == "active"
 
 
 def test_derive_does_not_depend_on_the_order_of_the_facts():
-    subs = [sub("sub_1"), sub("sub_2", "canceled", ended_at=T0 + 5 * DAY, created=T0 + DAY)]
+    subs = [sub("sub_1"), sub("sub_2", "ended", ended_at=T0 + 5 * DAY, created=T0 + DAY)]
     invoices = [paid("in_1", 0, reversed_days=3), paid("in_2", 30), paid("in_3", 1, sub_id="sub_2"),
                 paid("in_4", 60, reversed_days=61)]
-    states = {member_rules.derive(s, i) for s in itertools.permutations(subs)
+    states = {member_status.derive(s, i) for s in itertools.permutations(subs)
               for i in itertools.permutations(invoices)}
     assert len(states) == 1
     (state,) = states

@@ -2,8 +2,9 @@
 
 The shape of a drive: a launch spike that decays over the first weeks, a weekly rhythm (quiet
 weekends), a slow rise toward the deadline and a final push in its last days; about 8% of members
-later cancel. Rows go in with bulk INSERTs (Core executemany, in batches), bypassing the ORM's
-per-row flush hook, so the campaign's counters are rebuilt with `counter.recount()` at the end.
+later cancel. Rows go in with bulk INSERTs (members/records.py insert_many: Core executemany, in
+batches), bypassing the ORM's per-row flush hook, so the campaign's counters are rebuilt with
+`counter.recount()` at the end.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.campaigns import counter
 from service.campaigns.models import Campaign
 from service.errors import Invalid
+from service.members import records
 from service.members.models import Member
 
 EMAIL_DOMAIN = "example.invalid"
@@ -120,8 +122,7 @@ def seed_signups(session: Session, campaign: Campaign, n: int, now: datetime,
     nbatches = math.ceil(n / BATCH)
     if progress is not None:
         batches = progress(batches, nbatches, f"Seeding {n:,} sign-ups ({BATCH:,} a batch)")
-    table = Member.__table__
     for batch in batches:
-        session.execute(insert(table), batch)  # one executemany per batch
+        records.insert_many(session, batch)  # one executemany per batch
     return counter.recount(session, campaign, now)
 

@@ -1,5 +1,9 @@
-"""Who stands behind a member (pure: no Flask, no database): the trust rules of checkout claims and of
-the customer of record.
+"""Who a member is and who stands behind them (pure: no Flask, no database): the normalised email, the
+placeholder address of a customer whose email is not known yet, the merge rules, and the trust rules of
+checkout claims and of the customer of record.
+
+A member is one person, identified by normalised email: customers with the same email are one member
+(merged when an email becomes known or changes).
 
 Stripe Checkout does not prove that the buyer owns the email they type, so a completed checkout only
 vouches for the Stripe customer it created. A mailed sign-in link proves the address.
@@ -20,6 +24,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 PROVISIONAL_FOR = timedelta(hours=1)  # access of a member created by a claim before any membership webhook
+PLACEHOLDER_DOMAIN = "@stripe-customer.invalid"
+
+
+def normalize_email(email: str) -> str:
+    """Trimmed and lower-cased. Dots and +tags are kept: they may be distinct mailboxes."""
+    return email.strip().lower()
+
+
+def placeholder_email(customer_id: str) -> str:
+    """Members are unique by email; until a customer's email is known its member holds this reserved
+    (RFC 2606 `.invalid`) address, replaced as soon as an event tells the real one."""
+    return f"{customer_id}{PLACEHOLDER_DOMAIN}"
+
+
+def is_placeholder(email: str) -> bool:
+    return email.endswith(PLACEHOLDER_DOMAIN)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""Member and Subscription. Payments write them; campaigns, the paywall and staff read them."""
+"""Member, Subscription and the membership status history.
+
+Every write of a member row goes through service/members/records.py; payments writes subscriptions
+(Stripe's facts about them); campaigns, the paywall and staff read them.
+"""
 
 from __future__ import annotations
 
@@ -86,7 +90,21 @@ class Subscription(Base):
     member: Mapped[Member] = relationship(back_populates="subscriptions")
 
 
-def normalize_email(email: str) -> str:
-    """Trimmed and lower-cased. Dots and +tags are kept: they may be distinct mailboxes."""
-    return email.strip().lower()
 
+class MemberStatusChange(Base):
+    """History of a member's membership status (from -> to), with what caused it.
+
+    `at` is when it happened (for payments: the Stripe event's `created`, or the reconciliation time);
+    `cause` is the Stripe event id, or `reconcile:<run id>` (the column keeps its name `stripe_event_id`).
+    The staff dashboard reads `member_status_changes`; its name and columns are stable.
+    """
+
+    __tablename__ = "member_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(index=True)
+    cause: Mapped[str] = mapped_column("stripe_event_id", String(255), default="")
+    recorded_at: Mapped[datetime]

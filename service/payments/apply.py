@@ -2,7 +2,8 @@
 
 Each handler stores what the event says about one Stripe object (newest-wins by Stripe time for
 snapshots; min/max/or for facts that only accumulate), then every member it touched is re-derived
-from all stored facts (service.members.rules.derive). So the result depends only on the set of events
+from all stored facts (service.payments.facts turns them into membership facts, service.members.status
+derives the state, service.members.records writes it). So the result depends only on the set of events
 applied, never on their order or on duplicates. Nothing here calls Stripe.
 """
 
@@ -13,28 +14,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from service.db import Base
-from service.members import identity, rules
-from service.members.models import Member, Subscription, normalize_email
-from service.payments import events
-from service.payments.models import MembershipInvoice, MemberStatusChange, StripeCustomer, StripePayment
+from service.db import aware
+from service.members import records
+from service.members.identity import is_placeholder, normalize_email, placeholder_email
+from service.members.models import Member, Subscription
+from service.members.status import MemberState, derive
+from service.payments import events, facts
+from service.payments.models import MembershipInvoice, StripeCustomer, StripePayment
 
 log = logging.getLogger(__name__)
-
-PLACEHOLDER_DOMAIN = "@stripe-customer.invalid"
-
-
-def placeholder_email(customer_id: str) -> str:
-    """Members are unique by email; until a customer's email is known its member holds this reserved
-    (RFC 2606 `.invalid`) address, replaced as soon as an event tells the real one."""
-    return f"{customer_id}{PLACEHOLDER_DOMAIN}"
-
-
-def is_placeholder(email: str) -> bool:
-    return email.endswith(PLACEHOLDER_DOMAIN)
 
 
 @dataclass
@@ -109,15 +100,8 @@ def learn_email(ctx: Context, cust: StripeCustomer, email: str | None) -> None:
 
 
 def _new_member(ctx: Context, email: str, creator: str, customer_id: str | None = None) -> Member:
-    # Every counted fact set explicitly: the counter hook then sees their previous values when the
-    # member is derived later in this transaction (an attribute never set has no history).
-    # `creator`: the customer whose facts made the member (members/identity.py: what stands behind it).
-    m = Member(email=email, status="pending", plan="", locale="", source="", token_version=1,
-               first_paid_at=None, ended_at=None, first_payment_reversed_at=None,
-               stripe_customer_id=customer_id, created_by_customer=creator, email_verified_at=None,
-               provisional_until=None, created_at=ctx.now, updated_at=ctx.now)
-    ctx.session.add(m)
-    ctx.session.flush()
+    m = records.create(ctx.session, email=email, now=ctx.now, created_by_customer=creator,
+                       stripe_customer_id=customer_id)
     ctx.keep(m)
     return m
 
@@ -156,7 +140,7 @@ def place(ctx: Context, cust: StripeCustomer, need_member: bool) -> Member | Non
             target = ctx.keep(s.scalar(select(Member).where(Member.email == cust.email)))
         if target is None:
             if current is not None and (is_placeholder(current.email) or not _shared(s, current, cust)):
-                current.email, current.updated_at = cust.email, ctx.now  # rename: the person's address
+                records.rename(current, cust.email, ctx.now)  # the person's address
                 target = current
             else:
                 target = _new_member(ctx, cust.email, cust.customer_id, free_id)
@@ -172,28 +156,9 @@ def place(ctx: Context, cust: StripeCustomer, need_member: bool) -> Member | Non
         # The customer's facts (subscriptions, invoices) now belong to `target`: derive it again.
         cust.member_id, cust.updated_at = target.id, ctx.now
         ctx.touched.add(target.id)
-        if identity.merge_revokes_tokens(target.created_by_customer, target.email_verified_at, cust.customer_id):
-            target.token_version = (target.token_version or 1) + 1  # tokens a claim issued for its creator
-    _link_customer_id(s, target, cust.customer_id, None if holder_unknown else current)
+        records.join_customer(target, cust.customer_id)
+    records.link_customer(s, target, cust.customer_id, None if holder_unknown else current)
     return target
-
-
-def _link_customer_id(s: Session, member: Member, customer_id: str, holder: Member | None = _UNKNOWN) -> None:
-    """`members.stripe_customer_id` (unique; the billing portal opens it) names one customer of the member.
-    Only the customer that created the member takes it here: another one with the member's email (the
-    same person for counting, or someone who typed their address) waits until the member signs in with a
-    link (paywall/claims.py adopts it then). A customer that moved to another member leaves its old
-    holder. `holder`: the member that holds the id, when the caller has just read it."""
-    if member.stripe_customer_id == customer_id:
-        return
-    if holder is _UNKNOWN:
-        holder = s.scalar(select(Member).where(Member.stripe_customer_id == customer_id))
-    if holder is not None and holder.id != member.id:
-        holder.stripe_customer_id = None
-        s.flush()
-    if member.stripe_customer_id is None and identity.takes_customer_of_record(member.created_by_customer,
-                                                                                customer_id):
-        member.stripe_customer_id = customer_id
 
 
 def _shared(s: Session, member: Member, cust: StripeCustomer) -> bool:
@@ -218,9 +183,9 @@ def touch_invoice(ctx: Context, invoice_id: str) -> None:
 # --- subscriptions -------------------------------------------------------------------------------------
 
 def derive_inputs(sub: Subscription) -> tuple[Any, ...]:
-    """What `member_state` / `rules.derive` read of a subscription (last_event_at only matters for an
-    ended one). Equal before and after an event: the member's derived state cannot have changed."""
-    ended = rules.membership_status(sub.status) == "ended"
+    """What `member_state` / `derive` read of a subscription (last_event_at only matters for an ended
+    one). Equal before and after an event: the member's derived state cannot have changed."""
+    ended = facts.membership_status(sub.status) == "ended"
     return (sub.member_id, sub.status, sub.plan, sub.stripe_created_at, sub.ended_at, sub.canceled_at,
             sub.locale, sub.source, sub.last_event_at if ended else None)
 
@@ -267,7 +232,7 @@ def observe_subscription(ctx: Context, sub: Subscription, snap: events.Subscript
                          ) -> dict[str, tuple[Any, Any]]:
     """Store a snapshot if it is newer than the one stored; returns the fields it changed."""
     changes: dict[str, tuple[Any, Any]] = {}
-    if rules.is_newer(ctx.at, snap.status, ctx.event_id, sub.last_event_at, sub.stripe_status, sub.last_event_id):
+    if facts.is_newer(ctx.at, snap.status, ctx.event_id, sub.last_event_at, sub.stripe_status, sub.last_event_id):
         new = {"stripe_status": snap.status, "price_id": snap.price_id, "plan": plan,
                "current_period_end": snap.current_period_end, "cancel_at_period_end": snap.cancel_at_period_end,
                "canceled_at": snap.canceled_at, "ended_at": snap.ended_at}
@@ -289,8 +254,7 @@ def refresh_status(ctx: Context, sub: Subscription, changes: dict[str, tuple[Any
         # (effective_status reads the last paid invoice only in these cases: skip the query otherwise)
         last_paid = ctx.session.scalar(select(func.max(MembershipInvoice.paid_at))
                                        .where(MembershipInvoice.subscription_id == sub.stripe_id))
-    status = rules.effective_status(sub.stripe_status, sub.last_event_at, sub.payment_failed_at,
-                                    _aware(last_paid) if last_paid is not None else None)
+    status = facts.effective_status(sub.stripe_status, sub.last_event_at, sub.payment_failed_at, aware(last_paid))
     if sub.status != status:
         if changes is not None:
             changes["status"] = (sub.status, status)
@@ -315,7 +279,7 @@ _SUB_FACTS = (Subscription.stripe_id, Subscription.status, Subscription.plan, Su
               Subscription.source)
 
 
-def member_state(s: Session, member_id: int) -> rules.MemberState:
+def member_state(s: Session, member_id: int) -> MemberState:
     """All facts of a member in two queries: its subscriptions; the paid invoices of its customers, each
     with the earliest reversal of a payment of it (columns only: no ORM objects to build)."""
     subs = s.execute(select(*_SUB_FACTS).where(Subscription.member_id == member_id)).all()
@@ -328,41 +292,15 @@ def member_state(s: Session, member_id: int) -> rules.MemberState:
         .where(MembershipInvoice.customer_id.in_(
             select(StripeCustomer.customer_id).where(StripeCustomer.member_id == member_id).scalar_subquery()))
         .group_by(inv.invoice_id, inv.paid_at, inv.subscription_id)).all()
-    return rules.derive(
-        [rules.SubscriptionFacts(*row) for row in subs],
-        [rules.InvoiceFacts(i, paid_at, _aware(at) if at is not None else None, sub_id or "")
-         for i, paid_at, at, sub_id in invoices],
-    )
-
-
-def _aware(value: datetime) -> datetime:
-    from service.db import UTCDateTime
-
-    return UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]
+    return derive([facts.subscription_facts(*row) for row in subs],
+                  [facts.invoice_facts(i, paid_at, aware(at), sub_id) for i, paid_at, at, sub_id in invoices])
 
 
 def recompute(ctx: Context, member: Member) -> dict[str, tuple[Any, Any]]:
-    """Bring a member in line with the facts; history row on a status change; token_version bumped when
-    membership is lost. Attribute assignment only, so the campaign counters follow (flush hook)."""
-    state = member_state(ctx.session, member.id)
-    had = member.status in rules.LIVE_STATUSES and member.first_payment_reversed_at is None
-    changes: dict[str, tuple[Any, Any]] = {}
-    for name, value in (("status", state.status), ("first_paid_at", state.first_paid_at),
-                        ("first_payment_reversed_at", state.first_payment_reversed_at),
-                        ("ended_at", state.ended_at), ("plan", state.plan[:64]), ("locale", state.locale[:35]),
-                        ("source", state.source[:200])):
-        if getattr(member, name) != value:
-            changes[name] = (getattr(member, name), value)
-            setattr(member, name, value)
-    if "status" in changes:
-        ctx.session.add(MemberStatusChange(member_id=member.id, from_status=changes["status"][0],
-                                           to_status=state.status, at=ctx.at, stripe_event_id=ctx.event_id[:255],
-                                           recorded_at=ctx.now))
-    if had and not state.has_membership:
-        member.token_version = (member.token_version or 1) + 1
-    if changes:
-        member.updated_at = ctx.now
-    return changes
+    """Bring a member in line with the facts (members/records.py apply_state: history row on a status
+    change, token_version bumped when membership is lost)."""
+    return records.apply_state(ctx.session, member, member_state(ctx.session, member.id), at=ctx.at, now=ctx.now,
+                               cause=ctx.event_id)
 
 
 def finish(ctx: Context) -> dict[int, dict[str, tuple[Any, Any]]]:
@@ -378,11 +316,7 @@ def finish(ctx: Context) -> dict[int, dict[str, tuple[Any, Any]]]:
     s.flush()
     for member_id, successor in sorted(ctx.vacated.items()):
         member = ctx.member(member_id)
-        if member is not None and _unreferenced(s, member_id):
-            # A member merged into another (same person): its history goes along, then it is removed.
-            s.execute(update(MemberStatusChange).where(MemberStatusChange.member_id == member_id)
-                      .values(member_id=successor))
-            s.delete(member)
+        if member is not None and records.merge(s, member, successor):
             ctx.touched.discard(member_id)
     s.flush()
     out = {}
@@ -396,19 +330,3 @@ def finish(ctx: Context) -> dict[int, dict[str, tuple[Any, Any]]]:
     s.flush()
     return out
 
-
-def _unreferenced(s: Session, member_id: int) -> bool:
-    """No row of any table (other features' included) refers to the member: safe to delete."""
-    for table in Base.metadata.sorted_tables:
-        for fk in table.foreign_keys:
-            if fk.column.table.name != "members" or fk.column.name != "id":
-                continue
-            if table.name == "member_status_changes":
-                continue
-            if _exists(s, table, fk.parent.name, member_id):
-                return False
-    return True
-
-
-def _exists(s: Session, table: Table, column: str, value: int) -> bool:
-    return s.execute(select(table.c[column]).where(table.c[column] == value).limit(1)).first() is not None

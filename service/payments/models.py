@@ -1,8 +1,8 @@
-"""Payments tables: the webhook ledger, Stripe facts (customers, paid invoices, payments), the membership
-status history, checkout starts and reconciliation runs.
+"""Payments tables: the webhook ledger, Stripe facts (customers, paid invoices, payments), checkout starts
+and reconciliation runs (the membership status history is members': service/members/models.py).
 
-The staff dashboard reads `webhook_events`, `member_status_changes`, `checkout_starts` and
-`reconciliation_runs`; their names and columns are stable.
+The staff dashboard reads `webhook_events`, `checkout_starts` and `reconciliation_runs`; their names and
+columns are stable.
 """
 
 from __future__ import annotations
@@ -40,24 +40,6 @@ class WebhookEvent(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime]
     applied_at: Mapped[datetime | None]
-
-
-class MemberStatusChange(Base):
-    """History of a member's membership status (from -> to), with the Stripe event that caused it.
-
-    `at` is when it happened in Stripe (the event's `created`, or the reconciliation time);
-    `stripe_event_id` is the event id, or `reconcile:<run id>`.
-    """
-
-    __tablename__ = "member_status_changes"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
-    from_status: Mapped[str] = mapped_column(String(32))
-    to_status: Mapped[str] = mapped_column(String(32))
-    at: Mapped[datetime] = mapped_column(index=True)
-    stripe_event_id: Mapped[str] = mapped_column(String(255), default="")
-    recorded_at: Mapped[datetime]
 
 
 class CheckoutStart(Base):
