@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from service.db import is_unique_violation
 from service.errors import Conflict, NotFound
-from service.members import identity
-from service.members.models import Member, Subscription, normalize_email
+from service.members import identity, records
+from service.members.identity import is_placeholder, normalize_email
+from service.members.models import Member, Subscription
 from service.payments import events
-from service.payments.apply import is_placeholder
 from service.payments.models import StripeCustomer, WebhookEvent
 from service.paywall import services
 from service.paywall.models import MagicLink
@@ -153,15 +153,12 @@ def _provisional_member(session: Session, cs: dict[str, Any], customer_id: str, 
     """A member for a reader nobody knows yet, with access for at most an hour until the membership's
     webhooks arrive. If a webhook creates them meanwhile (same email), that member is the answer."""
     metadata = cs.get("metadata") if isinstance(cs.get("metadata"), dict) else {}
-    member = Member(email=normalize_email(email), stripe_customer_id=customer_id, created_by_customer=customer_id,
-                    status="pending",  # payments' webhooks derive it from Stripe's facts
-                    provisional_until=identity.provisional_until(now), email_verified_at=None,
-                    plan=str(metadata.get("plan") or "")[:64], locale=str(metadata.get("locale") or "")[:35],
-                    source=str(metadata.get("source") or "")[:200], token_version=1, created_at=now, updated_at=now)
     try:
-        with session.begin_nested():
-            session.add(member)
-            session.flush()
+        with session.begin_nested():  # (pending: payments' webhooks derive its status from Stripe's facts)
+            member = records.create(session, email=normalize_email(email), now=now, created_by_customer=customer_id,
+                                    stripe_customer_id=customer_id, provisional_until=identity.provisional_until(now),
+                                    plan=str(metadata.get("plan") or ""), locale=str(metadata.get("locale") or ""),
+                                    source=str(metadata.get("source") or ""))
     except IntegrityError as exc:
         if not is_unique_violation(exc):
             raise
@@ -194,11 +191,7 @@ def signed_in_with_link(session: Session, member: Member, now: datetime) -> None
     """A sign-in link proved the member reads their address. The first time, tokens a checkout claim may
     have issued are revoked (from now on only links sign them in). Then the customer of record is adopted:
     the customer of the current subscription, else the one it has, else the newest linked customer."""
-    if member.email_verified_at is None:
-        if identity.may_hold_claim_tokens(member.created_by_customer, None):
-            member.token_version = (member.token_version or 1) + 1
-        member.email_verified_at = now
-        member.updated_at = now
+    records.verify_email(member, now)
     linked = list(session.scalars(select(StripeCustomer.customer_id).where(StripeCustomer.member_id == member.id)
                                   .order_by(StripeCustomer.id.desc())))
     if not linked:
@@ -208,5 +201,4 @@ def signed_in_with_link(session: Session, member: Member, now: datetime) -> None
     current = services.current_subscription(member)
     choice = identity.customer_to_adopt(member.stripe_customer_id, getattr(current, "customer_id", None), linked,
                                         held)
-    if choice != member.stripe_customer_id:
-        member.stripe_customer_id, member.updated_at = choice, now
+    records.set_customer_of_record(member, choice, now)
