@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from service.extensions import db
-from service.paywall import services, tokens
+from service.paywall import signin, tokens
 from service.paywall.models import MagicLink, MeterRead, OutboxMessage
 from tests import factories
 
@@ -148,9 +148,9 @@ def test_no_enumeration_same_answer_for_member_and_stranger(client, session, mem
 
 def test_link_for_a_non_member_redirects_with_an_error(app, client, session, clock):
     settings = app.extensions["paywall"].settings
-    services.request_magic_link(session, settings, email="x@example.org", return_url=RETURN, now=clock.now())
+    signin.request_magic_link(session, settings, email="x@example.org", return_url=RETURN, now=clock.now())
     # the link token is not mailed to non-members; forge a row as if they had one
-    session.add(MagicLink(token_hash=services._hash("t" * 43), email="x@example.org", return_url=RETURN,
+    session.add(MagicLink(token_hash=signin._hash("t" * 43), email="x@example.org", return_url=RETURN,
                           created_at=clock.now(), expires_at=clock.now() + timedelta(minutes=15)))
     session.commit()
     r = client.get("/v1/auth/magic-links/" + "t" * 43)

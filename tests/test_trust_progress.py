@@ -77,7 +77,7 @@ def quiet_access_log():
 
 
 def test_unknown_campaigns_leave_no_state_in_the_worker(app, session, demo_campaign, clock, quiet_access_log):
-    from service.paywall.services import _banner
+    from service.paywall.prompts import _banner
 
     cache = app.extensions["progress_cache"]
     fastpath = app.wsgi_app

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from service import create_app
 from service.config import ConfigError
-from service.paywall import mail, services
+from service.paywall import mail, signin
 from service.paywall.models import MagicLink
 from service.paywall.quota import QuotaExceeded
 
@@ -85,7 +85,7 @@ def test_concurrent_requests_for_one_address_get_exactly_the_quota(app, session,
             with app.app_context():
                 barrier.wait(timeout=30)
                 try:
-                    services.request_magic_link(db.session, settings, email=EMAIL, return_url=RETURN, now=now)
+                    signin.request_magic_link(db.session, settings, email=EMAIL, return_url=RETURN, now=now)
                     db.session.commit()
                     outcomes.append("sent")
                 except QuotaExceeded:
@@ -144,4 +144,4 @@ def test_purged_links_are_older_than_any_window(app, session, clock):
 
     assert ask(app.test_client()).status_code == 202
     clock.advance(seconds=MAX_WINDOW.total_seconds() - 1)
-    assert services.purge_used_links(session, clock.now()) == 0
+    assert signin.purge_used_links(session, clock.now()) == 0

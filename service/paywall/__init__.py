@@ -10,11 +10,13 @@ log = logging.getLogger(__name__)
 def init_app(app) -> None:  # noqa: ANN001
     """Settings, entitlement keys, caches, blueprints and CLI commands of the paywall."""
     from service.config import ConfigError
-    from service.extensions import api
-    from service.paywall import cli, services, tokens, views
+    from service.extensions import api, db
+    from service.paywall import cli, member_cache, tokens, views
+    from service.paywall.access import Context
     from service.paywall.mail import SmtpSettings
+    from service.paywall.settings import Settings, TTLValue
 
-    settings = services.Settings.from_config(app.config)
+    settings = Settings.from_config(app.config)
     if settings.smtp_url:
         try:
             SmtpSettings.parse(settings.smtp_url)
@@ -32,9 +34,10 @@ def init_app(app) -> None:  # noqa: ANN001
         if app.config.get("SERVICE_ENV") == "production":
             raise ConfigError("ENTITLEMENT_KEYS is not set; it is required when SERVICE_ENV=production")
         keys = _development_keys(app) if app.config.get("SERVICE_ENV") == "development" else tokens.KeyRing.generate()
-    app.extensions["paywall"] = services.Context(
-        settings=settings, keys=keys, sections=services.TTLValue(settings.cache_seconds),
-        campaign=services.TTLValue(settings.cache_seconds), progress_cache=app.extensions.get("progress_cache"))
+    ctx = Context(settings=settings, keys=keys, sections=TTLValue(settings.cache_seconds),
+                  campaign=TTLValue(settings.cache_seconds), progress_cache=app.extensions.get("progress_cache"))
+    member_cache.watch(db.session, ctx.members)  # this app's sessions, not SQLAlchemy's global Session class
+    app.extensions["paywall"] = ctx
     try:
         api.spec.components.security_scheme(
             "memberToken", {"type": "http", "scheme": "bearer", "description": "Member token from sign-in"})
@@ -43,6 +46,11 @@ def init_app(app) -> None:  # noqa: ANN001
     api.register_blueprint(views.blp)
     api.register_blueprint(views.jwks_blp)
     cli.init_app(app)
+    from service.ops import registry
+    from service.paywall import degraded
+
+    degraded.check_config(app.config)  # ACCESS_FAIL_MODE: the access decision while the database is down
+    registry.of(app).fallbacks["paywall.access"] = degraded.access_response
 
 
 def _development_keys(app):  # noqa: ANN001,ANN202

@@ -26,8 +26,9 @@ from service.members.identity import is_placeholder, normalize_email
 from service.members.models import Member, Subscription
 from service.payments import events
 from service.payments.models import StripeCustomer, WebhookEvent
-from service.paywall import services
+from service.paywall import billing, member_access, signin
 from service.paywall.models import MagicLink
+from service.paywall.settings import Settings
 
 CHECKOUT_SESSION_RE = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
 PAID = ("paid", "no_payment_required")
@@ -44,12 +45,12 @@ class Claim:
     signed_in: bool  # False: a sign-in link went to the member's stored address instead of a token
 
 
-def claim_checkout(session: Session, settings: services.Settings, client: stripe.StripeClient,
+def claim_checkout(session: Session, settings: Settings, client: stripe.StripeClient,
                    prices: dict[str, str], session_id: str, now: datetime, return_url: str | None = None) -> Claim:
     """The member who completed and paid a membership Checkout Session: signed in when the checkout alone
     stands behind them (created now, provisional, if unknown), else sent a sign-in link."""
     if return_url is not None:
-        services.check_return_url(settings, return_url)
+        signin.check_return_url(settings, return_url)
     cs = paid_checkout(session, settings, client, session_id, now)
     membership_plan(session, client, prices, cs)
     customer_id = events.ref(cs.get("customer"))
@@ -67,7 +68,7 @@ def claim_checkout(session: Session, settings: services.Settings, client: stripe
     return Claim(member, False)
 
 
-def paid_checkout(session: Session, settings: services.Settings, client: stripe.StripeClient, session_id: str,
+def paid_checkout(session: Session, settings: Settings, client: stripe.StripeClient, session_id: str,
                   now: datetime) -> dict[str, Any]:
     """The session, complete, paid and recent: from the stored webhook when payments applied it, else from
     Stripe (with its subscription expanded, for the plan check)."""
@@ -75,7 +76,7 @@ def paid_checkout(session: Session, settings: services.Settings, client: stripe.
         raise NotFound("No such Checkout Session.")
     cs = stored_checkout_session(session, session_id)
     if cs is None:
-        cs = services.stripe_call(lambda: client.v1.checkout.sessions.retrieve(
+        cs = billing.stripe_call(lambda: client.v1.checkout.sessions.retrieve(
             session_id, params={"expand": ["subscription"]}), "Checkout Session").to_dict()
     status, paid = cs.get("status"), cs.get("payment_status")
     if cs.get("mode") != "subscription":
@@ -119,7 +120,7 @@ def membership_plan(session: Session, client: stripe.StripeClient, prices: dict[
             Subscription.stripe_id == sub_id, Subscription.stripe_status != "")).scalar()
         if known in prices:
             return prices[known]
-        sub = services.stripe_call(lambda: client.v1.subscriptions.retrieve(sub_id), "subscription").to_dict()
+        sub = billing.stripe_call(lambda: client.v1.subscriptions.retrieve(sub_id), "subscription").to_dict()
     plan = next((prices[p] for p in events.subscription_price_ids(sub) if p in prices), None)
     if plan is None:
         raise refused
@@ -169,7 +170,7 @@ def _provisional_member(session: Session, cs: dict[str, Any], customer_id: str, 
     return member
 
 
-def _mail_link(session: Session, settings: services.Settings, member: Member, cs: dict[str, Any],
+def _mail_link(session: Session, settings: Settings, member: Member, cs: dict[str, Any],
                return_url: str | None, now: datetime) -> None:
     """A sign-in link to the member's stored address, unless a link went there since the checkout began:
     one checkout mails at most once, so repeated claims neither flood the mailbox nor spend the address's
@@ -184,7 +185,7 @@ def _mail_link(session: Session, settings: services.Settings, member: Member, cs
     if return_url is None:
         origins = settings.allowed_origins
         return_url = origins[0] + "/" if origins else settings.public_base_url + "/"
-    services.send_sign_in_link(session, settings, email=member.email, return_url=return_url, now=now)
+    signin.send_sign_in_link(session, settings, email=member.email, return_url=return_url, now=now)
 
 
 def signed_in_with_link(session: Session, member: Member, now: datetime) -> None:
@@ -198,7 +199,7 @@ def signed_in_with_link(session: Session, member: Member, now: datetime) -> None
         return
     held = set(session.scalars(select(Member.stripe_customer_id).where(
         Member.stripe_customer_id.in_(linked), Member.id != member.id)))
-    current = services.current_subscription(member)
+    current = member_access.current_subscription(member)
     choice = identity.customer_to_adopt(member.stripe_customer_id, getattr(current, "customer_id", None), linked,
                                         held)
     records.set_customer_of_record(member, choice, now)

@@ -7,9 +7,11 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from service.cli_support import domain_errors, now, progress
+from service.cli_support import domain_errors, progress
+from service.clock import now
 from service.extensions import db
-from service.paywall import services, tokens
+from service.paywall import member_access, meter, sections, signin, tokens
+from service.paywall.access import Context
 from service.paywall.models import OutboxMessage
 
 member_cli = AppGroup("member", help="Members: tokens for support staff and tests.")
@@ -19,7 +21,7 @@ section_cli = AppGroup("section", help="Default visibility of a section's articl
 paywall_cli.add_command(section_cli)
 
 
-def _ctx() -> services.Context:
+def _ctx() -> Context:
     return current_app.extensions["paywall"]
 
 
@@ -28,8 +30,8 @@ def _ctx() -> services.Context:
 @domain_errors
 def member_token(email: str) -> None:
     """Print a member token for EMAIL (it grants that member's access; treat it like a password)."""
-    member = services.member_by_email(db.session, email)
-    click.echo(services.member_token(_ctx().settings, member, now()))
+    member = member_access.member_by_email(db.session, email)
+    click.echo(member_access.member_token(_ctx().settings, member, now()))
 
 
 @meter_cli.command("purge")
@@ -38,12 +40,12 @@ def meter_purge(batch_size: int) -> None:
     """Delete reads older than METER_PERIOD_DAYS, in batches (run daily, e.g. from cron)."""
     period = _ctx().settings.meter_period_days
     at = now()
-    total = services.count_expired_reads(db.session, at, period)
+    total = meter.count_expired_reads(db.session, at, period)
     db.session.rollback()
 
     def batches():  # noqa: ANN202
         while True:
-            n = services.purge_expired_batch(db.session, at, period, batch_size)
+            n = meter.purge_expired_batch(db.session, at, period, batch_size)
             db.session.commit()
             if n == 0:
                 return
@@ -56,7 +58,7 @@ def meter_purge(batch_size: int) -> None:
 @paywall_cli.command("purge-links")
 def purge_links() -> None:
     """Delete sign-in links that expired more than a day ago (run daily with `meter purge`)."""
-    n = services.purge_used_links(db.session, now())
+    n = signin.purge_used_links(db.session, now())
     db.session.commit()
     click.echo(f"Deleted {n:,} expired sign-in links.")
 
@@ -81,7 +83,7 @@ def outbox(limit: int) -> None:
 @domain_errors
 def section_set(name: str, visibility: str) -> None:
     """Articles of section NAME are public or members-only unless the website says otherwise."""
-    services.set_section_default(db.session, name, visibility, now())
+    sections.set_section_default(db.session, name, visibility, now())
     db.session.commit()
     click.echo(f"Section '{name.strip()}' defaults to {visibility} (workers pick it up within "
                f"{_ctx().settings.cache_seconds:g}s).")
@@ -92,7 +94,7 @@ def section_set(name: str, visibility: str) -> None:
 @domain_errors
 def section_unset(name: str) -> None:
     """Remove a section's default (its articles are members-only again)."""
-    services.set_section_default(db.session, name, None, now())
+    sections.set_section_default(db.session, name, None, now())
     db.session.commit()
     click.echo(f"Section '{name.strip()}' has no default now (members).")
 
@@ -100,7 +102,7 @@ def section_unset(name: str) -> None:
 @section_cli.command("list")
 def section_list() -> None:
     """List section defaults."""
-    rows = sorted(services.section_defaults(db.session).items())
+    rows = sorted(sections.section_defaults(db.session).items())
     if not rows:
         click.echo("No section defaults: every article is members-only unless the website says otherwise.")
     for name, visibility in rows:

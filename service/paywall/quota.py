@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from service.config import ConfigError
 from service.errors import DomainError
-from service.members.models import normalize_email
+from service.members.identity import normalize_email
 from service.paywall.models import MagicLink
 
 MAX_WINDOW = timedelta(days=1)  # `purge_used_links` keeps links a day after they expire

@@ -7,17 +7,15 @@ answer of POST /v1/access.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from service.members.standing import Standing
 
 VISIBILITIES = ("public", "members")
 REASONS = ("public", "member", "grace", "provisional", "metered", "meter_exhausted", "membership_lapsed",
-           "degraded")  # degraded: the database is down and ACCESS_FAIL_MODE=open (service/ops/degrade.py)
+           "degraded")  # degraded: the database is down and ACCESS_FAIL_MODE=open (service/paywall/degraded.py)
 
 
 @dataclass(frozen=True)
@@ -108,40 +106,3 @@ def show_prompt(access: str, reason: str, remaining: int | None) -> bool:
         return True
     return reason == "metered" and remaining is not None and remaining <= 1
 
-
-# --- redirects ----------------------------------------------------------------------------------
-
-DEFAULT_PORTS = {"http": 80, "https": 443}
-_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
-
-
-def origin_of(url: str) -> str | None:
-    """`scheme://host[:port]` (lower-case, default port dropped) of an http(s) URL without userinfo, else None."""
-    url = url or ""
-    if not url or len(url) > 2000 or _UNSAFE.search(url):
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in DEFAULT_PORTS or "@" in parts.netloc or not parts.hostname:
-        return None
-    try:
-        port = parts.port
-    except ValueError:
-        return None
-    host = parts.hostname.lower()
-    if ":" in host:
-        host = f"[{host}]"
-    if port is None or port == DEFAULT_PORTS[parts.scheme]:
-        return f"{parts.scheme}://{host}"
-    return f"{parts.scheme}://{host}:{port}"
-
-
-def allowed_redirect(url: str, allowed_origins: Iterable[str]) -> bool:
-    """True only for an absolute http(s) URL whose exact origin (scheme, host, port) is allowed.
-
-    Scheme-relative (`//evil`), `javascript:`, userinfo tricks (`https://site@evil`), backslashes,
-    control characters and other ports are all refused.
-    """
-    if not isinstance(url, str):
-        return False
-    origin = origin_of(url)
-    return origin is not None and origin in set(allowed_origins)

@@ -1,4 +1,4 @@
-"""HTTP views of the paywall: thin wrappers around paywall.services."""
+"""HTTP views of the paywall: thin wrappers around the paywall's domain modules."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, redirect, request
 from flask_limiter.util import get_remote_address
 
+from service import clock
 from service.api import Blueprint
 from service.errors import problem
 from service.extensions import db, limiter
 from service.members.models import Member
-from service.paywall import claims, services
+from service.paywall import billing, claims, member_access, signin
+from service.paywall.access import Context, add_prompt, decide_access
 from service.paywall.quota import QuotaExceeded
 from service.paywall.schemas import (
     AcceptedSchema,
@@ -35,12 +37,8 @@ NO_STORE = {"Cache-Control": "no-store"}  # personal data and tokens: never cach
 ACCESS_REQUEST = AccessRequestSchema()  # one instance: webargs would build a schema (and its nested one) per request
 
 
-def _ctx() -> services.Context:
+def _ctx() -> Context:
     return current_app.extensions["paywall"]
-
-
-def _now():  # noqa: ANN202
-    return current_app.extensions["clock"].now()
 
 
 def _bearer() -> str | None:
@@ -50,8 +48,8 @@ def _bearer() -> str | None:
 
 
 def _me(member: Member) -> dict[str, Any]:
-    standing = services.standing_of(member, _ctx().settings, _now())
-    return {**services.member_summary(member, with_email=True), "access": standing.kind,
+    standing = member_access.standing_of(member, _ctx().settings, clock.now())
+    return {**member_access.member_summary(member, with_email=True), "access": standing.kind,
             "access_until": standing.until}
 
 
@@ -72,12 +70,12 @@ def access(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     Metering counts distinct members-only articles per reader in a rolling period. A database error
     is not swallowed here (the fail mode is decided app-wide).
     """
-    ctx, now = _ctx(), _now()
-    payload = services.decide_access(db.session, ctx, article=body["article"], member_token=body["member_token"],
-                                     reader_id=body["reader_id"], locale=body["locale"], now=now, with_prompt=False)
+    ctx, now = _ctx(), clock.now()
+    payload = decide_access(db.session, ctx, article=body["article"], member_token=body["member_token"],
+                            reader_id=body["reader_id"], locale=body["locale"], now=now, with_prompt=False)
     if db.session.registry.has():  # a member answered from the member cache never opened a session
         db.session.commit()  # the meter's read is stored (and its lock released) before the copy is rendered
-    services.add_prompt(db.session, ctx, payload, article_id=body["article"]["id"], locale=body["locale"], now=now)
+    add_prompt(db.session, ctx, payload, article_id=body["article"]["id"], locale=body["locale"], now=now)
     return payload, 200, {"Cache-Control": "no-store"}
 
 
@@ -90,7 +88,7 @@ def _over_quota(exc: QuotaExceeded) -> Response:
 
 @blp.route("/auth/magic-links", methods=["POST"])
 # Per client address (Flask-Limiter, shared between hosts with RATELIMIT_STORAGE_URI=redis://); the
-# per-address quota (MAGIC_LINK_RATE_PER_EMAIL) is kept in the database by services.request_magic_link.
+# per-address quota (MAGIC_LINK_RATE_PER_EMAIL) is kept in the database by signin.request_magic_link.
 @limiter.limit(lambda: current_app.config["MAGIC_LINK_RATE_PER_IP"], key_func=get_remote_address,
                scope="magic-link-ip")
 @blp.arguments(MagicLinkRequestSchema)
@@ -99,8 +97,8 @@ def _over_quota(exc: QuotaExceeded) -> Response:
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def request_magic_link(body: dict[str, Any]) -> dict[str, str]:
     """Mail a one-time sign-in link (15 minutes). The answer is the same for members and others."""
-    services.request_magic_link(db.session, _ctx().settings, email=body["email"], return_url=body["return_url"],
-                                now=_now())
+    signin.request_magic_link(db.session, _ctx().settings, email=body["email"], return_url=body["return_url"],
+                              now=clock.now())
     db.session.commit()
     return {"status": "accepted",
             "detail": "If this address belongs to a member, a sign-in link is on its way. Check your inbox."}
@@ -112,7 +110,7 @@ def request_magic_link(body: dict[str, Any]) -> dict[str, str]:
 @blp.alt_response(410, response="GONE")
 def use_magic_link(token: str) -> Response:
     """Sign in with a link (once) and go back to the site with the member token in the URL fragment."""
-    result = services.use_magic_link(db.session, _ctx().settings, token, _now())
+    result = signin.use_magic_link(db.session, _ctx().settings, token, clock.now())
     db.session.commit()
     response = redirect(result.redirect_url, code=302)
     response.headers["Cache-Control"] = "no-store"
@@ -139,14 +137,15 @@ def claim_checkout(body: dict[str, Any], session_id: str) -> Any:
     settings = _ctx().settings
     prices = current_app.extensions["payments_settings"].prices
     claim = claims.claim_checkout(db.session, settings, current_app.extensions["stripe"], prices, session_id,
-                                  _now(), return_url=(body or {}).get("return_url"))
+                                  clock.now(), return_url=(body or {}).get("return_url"))
     db.session.commit()
     if not claim.signed_in:
         response = jsonify(ClaimVerifySchema().dump({
             "status": "verify_email", "detail": "To sign in, use the link we sent to the member's address."}))
         response.status_code, response.headers["Cache-Control"] = 202, "no-store"
         return response
-    return ({"member_token": services.member_token(settings, claim.member, _now()), "member": _me(claim.member)},
+    return ({"member_token": member_access.member_token(settings, claim.member, clock.now()),
+             "member": _me(claim.member)},
             200, NO_STORE)
 
 
@@ -156,7 +155,7 @@ def claim_checkout(body: dict[str, Any], session_id: str) -> Any:
 @blp.doc(security=BEARER)
 def members_me() -> tuple[dict[str, Any], int, dict[str, str]]:
     """The signed-in member's status, plan and renewal date."""
-    member = services.require_member(db.session, _ctx().settings, _bearer(), _now())
+    member = member_access.require_member(db.session, _ctx().settings, _bearer(), clock.now())
     return _me(member), 200, NO_STORE
 
 
@@ -166,8 +165,8 @@ def members_me() -> tuple[dict[str, Any], int, dict[str, str]]:
 @blp.doc(security=BEARER)
 def sign_out_everywhere() -> None:
     """Revoke every member token issued so far (including this one)."""
-    member = services.require_member(db.session, _ctx().settings, _bearer(), _now())
-    services.sign_out_everywhere(member, _now())
+    member = member_access.require_member(db.session, _ctx().settings, _bearer(), clock.now())
+    member_access.sign_out_everywhere(member, clock.now())
     db.session.commit()
 
 
@@ -181,9 +180,9 @@ def sign_out_everywhere() -> None:
 def billing_portal(body: dict[str, Any]) -> dict[str, str]:
     """A Stripe customer-portal URL where the member manages payment method, plan and cancellation."""
     settings = _ctx().settings
-    member = services.require_member(db.session, settings, _bearer(), _now())
-    return {"url": services.billing_portal_url(settings, current_app.extensions["stripe"], member,
-                                               body["return_url"])}
+    member = member_access.require_member(db.session, settings, _bearer(), clock.now())
+    return {"url": billing.billing_portal_url(settings, current_app.extensions["stripe"], member,
+                                              body["return_url"])}
 
 
 @jwks_blp.route("/jwks.json", methods=["GET"])

@@ -1,0 +1,78 @@
+"""The paywall's appeal: the campaign's banner in the reader's locale and a checkout link naming campaign and
+article (the progress loader is the campaigns' own, through their per-process cache)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.errors import NotFound
+
+if TYPE_CHECKING:
+    from service.paywall.access import Context
+
+
+FALLBACK_PROMPT = {"headline": "Become a member", "body": "Members read every article, and make our journalism "
+                   "possible.", "cta_label": "Become a member"}
+
+
+def _pick_campaign(session: Session, slug: str, now: datetime) -> str | None:
+    from service.campaigns.models import Campaign
+
+    if slug:
+        return session.scalar(select(Campaign.slug).where(Campaign.slug == slug))
+    return session.scalar(select(Campaign.slug).where(Campaign.starts_at <= now, Campaign.ends_at > now)
+                          .order_by(Campaign.starts_at.desc(), Campaign.id.desc()).limit(1))
+
+
+def _banner(session: Session, ctx: Context, slug: str, locale: str | None, now: datetime) -> dict[str, Any] | None:
+    """The campaign's banner in the reader's locale, through the campaigns' per-process progress cache."""
+    from service.campaigns import copy
+    from service.campaigns import services as campaigns
+    from service.campaigns.schemas import ProgressSchema
+
+    norm = copy.normalize_locale(locale)
+
+    def load() -> bytes:
+        campaign = campaigns.get_campaign(session, slug)
+        return ProgressSchema().dumps(campaigns.progress_payload(session, campaign, norm, now)).encode()
+
+    try:
+        body = ctx.progress_cache.get((slug, norm), load).body if ctx.progress_cache is not None else load()
+    except NotFound:
+        return None
+    return json.loads(body)["banner"]
+
+
+def paywall_prompt(session: Session, ctx: Context, locale: str | None, article_id: str, reason: str,
+                   now: datetime) -> dict[str, Any]:
+    """The campaign's appeal in the reader's locale, with a checkout link naming campaign and article.
+
+    The link starts from the banner's http(s) CTA URL (the progress payload already drops any other), else the
+    configured join URL: a `javascript:` URL stored in an old row never becomes `checkout_url`."""
+    from service.campaigns.services import banner_link
+
+    slug = ctx.campaign.get(lambda: _pick_campaign(session, ctx.settings.campaign_slug, now))
+    banner = _banner(session, ctx, slug, locale, now) if slug else None
+    if banner is None:
+        banner = {**FALLBACK_PROMPT, "cta_url": "", "locale": "en", "dir": "ltr"}
+    base = banner_link(banner.get("cta_url")) or ctx.settings.join_url
+    params = {"article": article_id, "reason": reason}
+    if slug:
+        params["campaign"] = slug
+    return {
+        "headline": banner["headline"], "body": banner["body"], "cta_label": banner["cta_label"],
+        "checkout_url": add_query(base, params), "locale": banner["locale"], "dir": banner["dir"],
+        "campaign": slug,
+    }
+
+
+def add_query(url: str, params: dict[str, str]) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    return urlunsplit(parts._replace(query=urlencode(query + list(params.items()))))
