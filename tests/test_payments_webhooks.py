@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from service.campaigns.models import Campaign
-from service.members.models import Member, Subscription
-from service.payments.models import MemberStatusChange, WebhookEvent
+from service.members.models import Member, MemberStatusChange, Subscription
+from service.payments.models import WebhookEvent
 from tests import factories
 from tests.stripe_events import (
     PRICES_SETTING,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from service.db import UTCDateTime
 from service.errors import Invalid, NotFound
-from service.members.models import normalize_email
+from service.members.identity import normalize_email
 from service.staff import services
 from service.staff.models import ROLES, StaffApiToken, StaffUser
 
