@@ -2,4 +2,5 @@
 
 
 def init_app(app) -> None:  # noqa: ANN001
-    """Members have no routes of their own: payments write them, the paywall and staff read them."""
+    """Members have no routes of their own: payments and the paywall write them through records.py;
+    campaigns, the paywall and staff read them."""
