@@ -8,21 +8,21 @@ from datetime import UTC, date, datetime
 import pytest
 from argon2 import PasswordHasher
 
-from service.staff import services
+from service.staff import accounts
 from tests import factories
 
 PASSWORD = "correct horse battery staple"
-PRODUCTION_HASHER = services._hasher  # before any test swaps it
+PRODUCTION_HASHER = accounts._hasher  # before any test swaps it
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(autouse=True)
 def fast_hashing(monkeypatch):
     """Cheap argon2 parameters in tests (CPU is shared); test_production_hasher checks the real ones."""
-    monkeypatch.setattr(services, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    services._dummy_hash.cache_clear()
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    accounts._dummy_hash.cache_clear()
     yield
-    services._dummy_hash.cache_clear()
+    accounts._dummy_hash.cache_clear()
 
 
 def staff_changes(session):
@@ -33,7 +33,7 @@ def staff_changes(session):
 
 
 def make_staff(session, clock, role: str, email: str | None = None):
-    user = services.create_staff(session, email=email or f"{role}@newsroom.example", role=role,
+    user = accounts.create_staff(session, email=email or f"{role}@newsroom.example", role=role,
                                  password=PASSWORD, now=clock.now())
     session.commit()
     return user

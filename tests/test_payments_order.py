@@ -1,6 +1,6 @@
 """Any order, any number of times: the members, subscriptions and counts depend only on the set of events.
 
-Events are applied through the same ledger + apply path as the webhook endpoint (services.record_and_apply
+Events are applied through the same ledger + apply path as the webhook endpoint (ledger.record_and_apply
 inside the payments lock), each ordering in one transaction that is rolled back afterwards, so hundreds
 of orderings run against one database.
 """
@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from service.campaigns.models import Campaign, CampaignDaily
 from service.members.models import Member, Subscription
-from service.payments import services
+from service.payments import ledger, transactions
 from tests import factories
 from tests.stripe_events import PRICES_SETTING, Lifecycle, dumps
 
@@ -57,10 +57,10 @@ def snapshot(session) -> dict:
 
 def apply_in_order(session, payment_settings, now: datetime, events: list[dict]) -> dict:
     session.rollback()
-    services.lock(session)
+    transactions.lock(session)
     try:
         for ev in events:
-            services.record_and_apply(session, ev, dumps(ev), payment_settings, now)
+            ledger.record_and_apply(session, ev, dumps(ev), payment_settings, now)
         return snapshot(session)
     finally:
         session.rollback()
@@ -70,7 +70,7 @@ def every_order(session, payment_settings, now: datetime, events: list[dict]):
     """Yield (order, snapshot) for every permutation, walking the tree of prefixes with savepoints so
     that a shared prefix is applied once (1,956 applications instead of 4,320 for six events)."""
     session.rollback()
-    services.lock(session)
+    transactions.lock(session)
 
     def walk(prefix: list[dict], remaining: list[dict]):
         if not remaining:
@@ -78,7 +78,7 @@ def every_order(session, payment_settings, now: datetime, events: list[dict]):
             return
         for i, ev in enumerate(remaining):
             savepoint = session.begin_nested()
-            services.record_and_apply(session, ev, dumps(ev), payment_settings, now)
+            ledger.record_and_apply(session, ev, dumps(ev), payment_settings, now)
             yield from walk([*prefix, ev], remaining[:i] + remaining[i + 1:])
             savepoint.rollback()
 

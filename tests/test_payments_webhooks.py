@@ -304,7 +304,7 @@ def test_other_products_are_ignored(client, session, campaign):
 
 def test_test_mode_events_ignored_with_live_key(app_config, client, session, campaign):
     client.application.extensions["payments_settings"] = __import__(
-        "service.payments.services", fromlist=["x"]).settings_from({**app_config, "STRIPE_API_KEY": "sk_live_123"})
+        "service.payments.settings", fromlist=["x"]).settings_from({**app_config, "STRIPE_API_KEY": "sk_live_123"})
     test_mode = Lifecycle().events()["created"]
     r = post(client, test_mode)
     assert r.status_code == 200 and r.get_json()["outcome"] == "ignored"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.staff import services
+from service.staff import accounts
 from service.staff.models import StaffUser
 from tests import factories
 from tests.staff_support import (
@@ -107,8 +107,8 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(client, session, c
     wrong = sign_in(client, "viewer@newsroom.example", "not the password at all")
     unknown = sign_in(client, "nobody@newsroom.example", "not the password at all")
     assert wrong.status_code == unknown.status_code == 401
-    assert services.SIGN_IN_FAILED in wrong.get_data(as_text=True)
-    assert services.SIGN_IN_FAILED in unknown.get_data(as_text=True)
+    assert accounts.SIGN_IN_FAILED in wrong.get_data(as_text=True)
+    assert accounts.SIGN_IN_FAILED in unknown.get_data(as_text=True)
 
 
 def test_lock_out_after_five_failures_then_sign_in_after_fifteen_minutes(client, session, clock):
@@ -119,7 +119,7 @@ def test_lock_out_after_five_failures_then_sign_in_after_fifteen_minutes(client,
     session.refresh(user)
     assert user.locked_until is not None
     r = sign_in(client, "viewer@newsroom.example")  # the right password, but locked
-    assert r.status_code == 401 and services.SIGN_IN_FAILED in r.get_data(as_text=True)
+    assert r.status_code == 401 and accounts.SIGN_IN_FAILED in r.get_data(as_text=True)
     clock.advance(minutes=16)
     assert sign_in(client, "viewer@newsroom.example").status_code == 302
     session.refresh(user)

@@ -15,7 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from service.campaigns import demo, seed
-from service.staff import services
+from service.staff import adjustments
 from service.widget.models import WidgetDaily
 from tests.staff_support import (
     PASSWORD,
@@ -45,8 +45,8 @@ def living_demo(app, session, clock):
                                        count=n // 9)])
         day += timedelta(days=1)
     admin = make_staff(session, clock, "admin", email="editor-in-chief@newsroom.example")
-    services.add_adjustment(session, c, delta=120, reason="Sign-ups at the spring festival", actor=admin.email,
-                            now=clock.now())
+    adjustments.add_adjustment(session, c, delta=120, reason="Sign-ups at the spring festival", actor=admin.email,
+                               now=clock.now())
     session.add(WebhookEvent(stripe_event_id="evt_1Q2w3E", type="invoice.paid", livemode=False, api_version="",
                              object_id="in_1", created=clock.now(), payload=json.dumps({"id": "evt_1Q2w3E"}),
                              status="failed", attempts=3, last_error="OperationalError: database is locked",

@@ -287,8 +287,8 @@ def test_payments_health_lists_failed_events_first_and_the_last_reconciliation(c
 
 
 def test_replay_calls_the_payments_replay_and_is_audited(client, session, clock, spring, monkeypatch):
-    from service.payments import services as payments
-    from service.payments.services import Applied
+    from service.payments import ledger
+    from service.payments.ledger import Applied
 
     row = _event(session, clock, "evt_bad", "failed", "boom")
     session.commit()
@@ -298,7 +298,7 @@ def test_replay_calls_the_payments_replay_and_is_audited(client, session, clock,
         calls.append((failed, list(event_ids)))
         yield Applied("evt_bad", "customer.updated", "applied")
 
-    monkeypatch.setattr(payments, "replay", fake_replay)
+    monkeypatch.setattr(ledger, "replay", fake_replay)
     signed_in(client, session, clock, "admin")
     token = csrf(client, "/staff/campaigns/spring")
     r = client.post(f"/staff/webhooks/{row.id}/replay",

@@ -132,20 +132,20 @@ class Browser:
 def seed_staff(database_url: str, emails: list[str]) -> None:
     """Staff accounts hashed with cheap argon2 parameters (verification reads them from the hash)."""
     from service.extensions import db
-    from service.staff import services
+    from service.staff import accounts
 
     app = create_app({**TEST_CONFIG, "DATABASE_URL": database_url})
-    production_hasher = services._hasher
-    services._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    production_hasher = accounts._hasher
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     try:
         with app.app_context():
             for email in emails:
-                services.create_staff(db.session, email=email, role="editor", password=PASSWORD,
+                accounts.create_staff(db.session, email=email, role="editor", password=PASSWORD,
                                       now=app.extensions["clock"].now())
             db.session.commit()
             db.engine.dispose()
     finally:
-        services._hasher = production_hasher
+        accounts._hasher = production_hasher
 
 
 def start_hosts(workdir: Path, database_url: str, redis_url: str) -> list[GunicornServer]:

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from service.campaigns.models import CountAdjustment
-from service.staff import redaction, services
+from service.staff import accounts, audit, redaction
 from service.staff.models import AuditEntry, StaffApiToken, StaffUser
 from tests import factories
 from tests.staff_support import (
@@ -97,7 +97,7 @@ def test_ten_parallel_wrong_passwords_lock_the_account_until_the_lock_ends(app, 
     assert len(failures) == 10 and failures.count("signin.lockout") == 1  # every attempt audited
 
     r = sign_in(client, EMAIL)  # the right password, while locked
-    assert r.status_code == 401 and services.SIGN_IN_FAILED in r.get_data(as_text=True)
+    assert r.status_code == 401 and accounts.SIGN_IN_FAILED in r.get_data(as_text=True)
     clock.advance(minutes=14, seconds=59)
     assert sign_in(client, EMAIL).status_code == 401
     clock.advance(seconds=2)
@@ -160,7 +160,7 @@ def test_a_disabled_account_cannot_sign_in_until_enabled(client, runner, session
     assert runner.invoke(args=["staff", "disable", "--email", EMAIL]).exit_code == 0
     assert "disabled since" in runner.invoke(args=["staff", "list"]).output
     r = sign_in(client, EMAIL)
-    assert r.status_code == 401 and services.SIGN_IN_FAILED in r.get_data(as_text=True)
+    assert r.status_code == 401 and accounts.SIGN_IN_FAILED in r.get_data(as_text=True)
     assert runner.invoke(args=["staff", "enable", "--email", EMAIL]).exit_code == 0
     assert sign_in(client, EMAIL).status_code == 302
 
@@ -273,11 +273,11 @@ def test_cli_changes_are_audited_with_by_defaulting_to_the_os_user(runner, sessi
 
 
 def _sensitive_entries(session, clock, campaign):
-    services.audit(session, actor="admin@newsroom.example", action="webhook.replay", target="evt_1 (invoice.paid)",
-                   details={"event": "evt_1", "outcome": "failed",
-                            "error": "KeyError: customer reader@example.org"}, now=clock.now())
-    services.audit(session, actor="admin@newsroom.example", action="token.create", target="token 1 (mst_abcdef…)",
-                   details={"name": "finance-export-bot"}, now=clock.now())
+    audit.record(session, actor="admin@newsroom.example", action="webhook.replay", target="evt_1 (invoice.paid)",
+                 details={"event": "evt_1", "outcome": "failed",
+                          "error": "KeyError: customer reader@example.org"}, now=clock.now())
+    audit.record(session, actor="admin@newsroom.example", action="token.create", target="token 1 (mst_abcdef…)",
+                 details={"name": "finance-export-bot"}, now=clock.now())
     session.commit()
 
 

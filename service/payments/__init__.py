@@ -5,12 +5,13 @@ def init_app(app) -> None:  # noqa: ANN001
     """Registers this package's blueprints, CLI commands and hooks."""
     from service.config import ConfigError
     from service.extensions import api
-    from service.payments import cli, models, services, views  # noqa: F401 - models register tables
+    from service.payments import cli, models, views  # noqa: F401 - models register tables
     from service.payments.gateway import build_client
+    from service.payments.settings import settings_from
 
     app.extensions["stripe"] = build_client(app.config)
     try:
-        app.extensions["payments_settings"] = services.settings_from(app.config)
+        app.extensions["payments_settings"] = settings_from(app.config)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     api.register_blueprint(views.blp)

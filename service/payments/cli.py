@@ -8,9 +8,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from service.cli_support import DATE, domain_errors, now, progress
+from service import clock
+from service.cli_support import DATE, domain_errors, progress
 from service.extensions import db
-from service.payments import services
+from service.payments import ledger, reconciliation
 
 webhooks_cli = AppGroup("webhooks", help="The Stripe webhook ledger.")
 stripe_cli = AppGroup("stripe", help="Stripe reconciliation.")
@@ -25,8 +26,8 @@ def replay(failed, event_ids):  # noqa: ANN001,ANN201
     if not failed and not event_ids:
         raise click.UsageError("give --failed or one or more event ids")
     totals: Counter[str] = Counter()
-    for result in services.replay(db.session, failed=failed, event_ids=event_ids,
-                                  settings=current_app.extensions["payments_settings"], now=now()):
+    for result in ledger.replay(db.session, failed=failed, event_ids=event_ids,
+                                settings=current_app.extensions["payments_settings"], now=clock.now()):
         totals[result.outcome] += 1
         line = f"{result.event_id} {result.type or '-'}: {result.outcome}"
         if result.error:
@@ -44,10 +45,10 @@ def replay(failed, event_ids):  # noqa: ANN001,ANN201
 @domain_errors
 def reconcile(since, dry_run):  # noqa: ANN001,ANN201
     """List subscriptions from Stripe (all statuses, all pages) and repair local state that differs."""
-    run = services.reconcile(
+    run = reconciliation.reconcile(
         db.session, current_app.extensions["stripe"], current_app.extensions["payments_settings"],
-        since=since, dry_run=dry_run, now=now(), echo=click.echo,
-        progress=lambda items: progress(items, None, "subscriptions", every=500), clock=now)
+        since=since, dry_run=dry_run, now=clock.now(), echo=click.echo,
+        progress=lambda items: progress(items, None, "subscriptions", every=500), clock=clock.now)
     verb = "would change" if dry_run else "changed"
     click.echo(f"Reconciliation {run.id}: examined {run.examined} subscription(s), {verb} {run.changed}"
                + (" (dry run: nothing written)" if dry_run else ""))

@@ -1,4 +1,5 @@
-"""HTTP views of payments: Checkout and the Stripe webhook endpoint (thin: services do the work)."""
+"""HTTP views of payments: Checkout and the Stripe webhook endpoint (thin: checkout, signatures and ledger do
+the work)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ from typing import Any
 
 from flask import current_app, request
 
+from service import clock
 from service.api import Blueprint
 from service.errors import DomainError
 from service.extensions import db, limiter
 from service.ops.metrics import record_webhook
-from service.payments import services
+from service.payments import checkout, ledger, signatures
 from service.payments.schemas import CheckoutRequestSchema, CheckoutSessionSchema, WebhookAckSchema
+from service.payments.settings import PaymentSettings
 
 blp = Blueprint("payments", __name__, url_prefix="/v1", description="Stripe Checkout and webhooks")
 
@@ -28,7 +31,7 @@ class HandlerError(DomainError):
     title = "Webhook handler failed"
 
 
-def _settings() -> services.PaymentSettings:
+def _settings() -> PaymentSettings:
     return current_app.extensions["payments_settings"]
 
 
@@ -43,8 +46,8 @@ def _settings() -> services.PaymentSettings:
 def create_checkout_session(args: dict[str, Any]) -> dict[str, str]:
     """Start a Stripe Checkout to join: subscription mode, with attribution metadata on the session and
     on the subscription. `success_url` and `cancel_url` must be on the site's allowed origins."""
-    result = services.start_checkout(
-        db.session, current_app.extensions["stripe"], _settings(), now=current_app.extensions["clock"].now(),
+    result = checkout.start_checkout(
+        db.session, current_app.extensions["stripe"], _settings(), now=clock.now(),
         referrer=request.referrer, **args)
     db.session.commit()
     return result
@@ -63,14 +66,14 @@ def stripe_webhook() -> dict[str, Any]:
     answered 500, so Stripe retries and staff can replay it; a signed body with no event id is a 400."""
     raw = request.get_data()  # raw bytes, as signed (MAX_CONTENT_LENGTH caps it: 413 above)
     try:
-        event = services.verify(raw, request.headers.get("Stripe-Signature"), _settings())
-    except services.SignatureError as exc:
-        record_webhook("", "invalid_body" if isinstance(exc, services.UnusableBody) else "invalid_signature")
+        event = signatures.verify(raw, request.headers.get("Stripe-Signature"), _settings())
+    except signatures.SignatureError as exc:
+        record_webhook("", "invalid_body" if isinstance(exc, signatures.UnusableBody) else "invalid_signature")
         raise BadSignature(str(exc)) from exc
-    now = current_app.extensions["clock"].now()
+    now = clock.now()
     try:
-        result = services.ingest(db.session, event, raw.decode("utf-8"), _settings(), now)
-    except services.HandlerFailed as exc:
+        result = ledger.ingest(db.session, event, raw.decode("utf-8"), _settings(), now)
+    except ledger.HandlerFailed as exc:
         record_webhook(exc.result.type, "error")
         raise HandlerError(f"Applying event {exc.result.event_id} failed; it is recorded and will be "
                            "applied when Stripe retries.") from exc

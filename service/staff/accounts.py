@@ -15,28 +15,71 @@ Everything lives in the database, never in one process, so two app servers shari
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
+from functools import lru_cache
 
+from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import case, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.db import UTCDateTime
-from service.errors import Invalid, NotFound
+from service.db import UTCDateTime, is_unique_violation
+from service.errors import Conflict, Invalid, NotFound
 from service.members.identity import normalize_email
-from service.staff import services
+from service.staff import audit
 from service.staff.models import ROLES, StaffApiToken, StaffUser
 
 TOKEN_USE_EVERY = timedelta(minutes=1)
+MIN_PASSWORD_LENGTH = 12
+SIGN_IN_FAILED = "Wrong email or password (after repeated failures, sign-in pauses for a while)."
+
+_hasher = PasswordHasher()
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified against for unknown emails, so that a wrong email costs as much as a wrong password."""
+    return _hasher.hash(secrets.token_hex(16))
+
+
+# ---- passwords and new accounts -----------------------------------------------------------------------
+
+def validate_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"the password must have at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > 1024:
+        raise Invalid("the password is longer than 1,024 characters.")
+
+
+def create_staff(session: Session, *, email: str, role: str, password: str, now: datetime) -> StaffUser:
+    email = normalize_email(email or "")
+    if "@" not in email or len(email) > 320:
+        raise Invalid("give a valid email address.")
+    if role not in ROLES:
+        raise Invalid(f"role must be one of {', '.join(ROLES)}.")
+    validate_password(password)
+    user = StaffUser(email=email, role=role, password_hash=_hasher.hash(password), failed_logins=0,
+                     created_at=now)
+    try:
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise Conflict(f"a staff account for {email} exists already.") from exc
+        raise
+    return user
 
 
 # ---- sign-in and lock-out ---------------------------------------------------------------------------
 
 def _password_matches(user: StaffUser | None, password: str) -> bool:
     """An argon2 verification even for unknown emails, so that a wrong email costs as much as a wrong password."""
-    candidate = user.password_hash if user is not None else services._dummy_hash()
+    candidate = user.password_hash if user is not None else _dummy_hash()
     try:
-        return services._hasher.verify(candidate, password or "")
+        return _hasher.verify(candidate, password or "")
     except (VerificationError, InvalidHashError):
         return False
 
@@ -87,8 +130,8 @@ def authenticate(session: Session, *, email: str, password: str, now: datetime, 
     ok = _password_matches(user, password)
 
     def failed(reason: str, action: str = "signin.failed", **details: str) -> None:
-        services.audit(session, actor=email or "(empty)", action=action, target="staff sign-in",
-                       details={"reason": reason, **details}, now=now)
+        audit.record(session, actor=email or "(empty)", action=action, target="staff sign-in",
+                     details={"reason": reason, **details}, now=now)
 
     if user is None:
         failed("unknown email")
@@ -103,9 +146,9 @@ def authenticate(session: Session, *, email: str, password: str, now: datetime, 
     elif not _record_success(session, user, now):
         failed("account disabled" if user.disabled_at is not None else "locked")
     else:
-        if services._hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = services._hasher.hash(password)
-        services.audit(session, actor=user.email, action="signin.ok", target="staff sign-in", now=now)
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = _hasher.hash(password)
+        audit.record(session, actor=user.email, action="signin.ok", target="staff sign-in", now=now)
         return user
     return None
 
@@ -133,7 +176,7 @@ def end_sessions(session: Session, user: StaffUser) -> None:
 
 def sign_out(session: Session, user: StaffUser, now: datetime) -> None:
     end_sessions(session, user)
-    services.audit(session, actor=user.email, action="signout", target="staff sign-in", now=now)
+    audit.record(session, actor=user.email, action="signout", target="staff sign-in", now=now)
 
 
 # ---- account changes (the CLI) --------------------------------------------------------------------------
@@ -146,16 +189,16 @@ def find(session: Session, email: str) -> StaffUser:
 
 
 def create(session: Session, *, email: str, role: str, password: str, by: str, now: datetime) -> StaffUser:
-    user = services.create_staff(session, email=email, role=role, password=password, now=now)
-    services.audit(session, actor=by, action="account.create", target=user.email, details={"role": role}, now=now)
+    user = create_staff(session, email=email, role=role, password=password, now=now)
+    audit.record(session, actor=by, action="account.create", target=user.email, details={"role": role}, now=now)
     return user
 
 
 def change_password(session: Session, user: StaffUser, *, password: str, by: str, now: datetime) -> None:
-    services.validate_password(password)
-    user.password_hash = services._hasher.hash(password)
+    validate_password(password)
+    user.password_hash = _hasher.hash(password)
     end_sessions(session, user)
-    services.audit(session, actor=by, action="account.password", target=user.email, now=now)
+    audit.record(session, actor=by, action="account.password", target=user.email, now=now)
 
 
 def change_role(session: Session, user: StaffUser, *, role: str, by: str, now: datetime) -> None:
@@ -163,25 +206,25 @@ def change_role(session: Session, user: StaffUser, *, role: str, by: str, now: d
         raise Invalid(f"role must be one of {', '.join(ROLES)}.")
     before, user.role = user.role, role
     end_sessions(session, user)
-    services.audit(session, actor=by, action="account.role", target=user.email,
-                   details={"from": before, "to": role}, now=now)
+    audit.record(session, actor=by, action="account.role", target=user.email,
+                 details={"from": before, "to": role}, now=now)
 
 
 def disable(session: Session, user: StaffUser, *, by: str, now: datetime) -> None:
     if user.disabled_at is None:
         user.disabled_at = now
     end_sessions(session, user)
-    services.audit(session, actor=by, action="account.disable", target=user.email, now=now)
+    audit.record(session, actor=by, action="account.disable", target=user.email, now=now)
 
 
 def enable(session: Session, user: StaffUser, *, by: str, now: datetime) -> None:
     user.disabled_at = None
-    services.audit(session, actor=by, action="account.enable", target=user.email, now=now)
+    audit.record(session, actor=by, action="account.enable", target=user.email, now=now)
 
 
 def unlock(session: Session, user: StaffUser, *, by: str, now: datetime) -> None:
     user.locked_until, user.failed_logins = None, 0
-    services.audit(session, actor=by, action="account.unlock", target=user.email, now=now)
+    audit.record(session, actor=by, action="account.unlock", target=user.email, now=now)
 
 
 # ---- staff API tokens ---------------------------------------------------------------------------------
@@ -205,6 +248,6 @@ def note_token_use(session: Session, row: StaffApiToken, *, where: str, now: dat
     won = session.execute(stmt).first() is not None
     session.expire(row, ["last_used_at"])
     if won:
-        services.audit(session, actor=token_label(row), action="token.use", target=where[:200],
-                       details={"name": row.name}, now=now)
+        audit.record(session, actor=token_label(row), action="token.use", target=where[:200],
+                     details={"name": row.name}, now=now)
     return won

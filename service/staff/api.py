@@ -14,10 +14,11 @@ from typing import Any
 
 from flask import Response, current_app, g
 
+from service import clock
 from service.api import Blueprint
 from service.campaigns import services as campaigns
 from service.extensions import db
-from service.staff import auth, services
+from service.staff import audit, auth, reports
 from service.staff.schemas import StatsSchema
 
 SECURITY = [{"staffToken": []}, {"staffSession": []}]
@@ -74,14 +75,14 @@ def _cell(value: Any) -> Any:
 def signups_csv(slug: str) -> Response:
     """Sign-ups of a campaign as CSV, for analysis."""
     campaign = campaigns.get_campaign(db.session, slug)
-    rows = services.signup_rows(db.session, campaign)
+    rows = reports.signup_rows(db.session, campaign)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for day, plan, source, locale, joined, ended in rows:
         writer.writerow([day.isoformat(), _cell(plan), _cell(source), _cell(locale), joined, ended])
-    services.audit(db.session, actor=auth.actor(), action="export.csv", target=f"{campaign.slug}/signups.csv",
-                   campaign=campaign, details={"rows": len(rows)}, now=auth.now())
+    audit.record(db.session, actor=auth.actor(), action="export.csv", target=f"{campaign.slug}/signups.csv",
+                 campaign=campaign, details={"rows": len(rows)}, now=clock.now())
     db.session.commit()
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{campaign.slug}-signups.csv"',
@@ -97,7 +98,6 @@ def signups_csv(slug: str) -> Response:
 def campaign_stats(slug: str) -> dict[str, Any]:
     """Count, goal, pace, daily series, breakdowns and funnel of a campaign (the dashboard's numbers)."""
     campaign = campaigns.get_campaign(db.session, slug)
-    payload = services.stats_payload(db.session, campaign, current_app.extensions["clock"].now(),
-                                     current_app.extensions["staff_dashboard_cache"])
+    payload = reports.stats_payload(db.session, campaign, clock.now(), current_app.extensions["staff_dashboard_cache"])
     db.session.rollback()
     return payload

@@ -10,22 +10,19 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g, redirect, request, session, url_for
+from flask import g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms.validators import ValidationError
 
+from service import clock
 from service.errors import Forbidden, problem
 from service.extensions import db
-from service.staff import accounts, services
+from service.staff import accounts, api_tokens
 from service.staff.models import StaffUser
 
 SESSION_KEY = "staff_id"
 VERSION_KEY = "staff_v"  # the account's session_version at sign-in: a later bump ends this session
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-
-
-def now():  # noqa: ANN201
-    return current_app.extensions["clock"].now()
 
 
 def sign_in(user: StaffUser) -> None:
@@ -42,7 +39,7 @@ def sign_out() -> None:
     this one. The caller commits."""
     staff = load_staff()
     if staff is not None:
-        accounts.sign_out(db.session, staff, now())
+        accounts.sign_out(db.session, staff, clock.now())
     session.clear()
 
 
@@ -75,9 +72,9 @@ def load_token() -> Any:
     token = bearer_token()
     if token is None:
         return None
-    row = services.token_user(db.session, token, now())
+    row = api_tokens.token_user(db.session, token, clock.now())
     if row is not None:
-        accounts.note_token_use(db.session, row, where=f"{request.method} {request.path}", now=now())
+        accounts.note_token_use(db.session, row, where=f"{request.method} {request.path}", now=clock.now())
     return row
 
 

@@ -133,8 +133,17 @@ class _Scale:
 
 def render(chart: Chart) -> Markup:
     s = _Scale(chart)
+    parts = [*_heading(chart), *_y_axis(s), *_x_axis(chart, s), *_axis_labels(chart, s), *_references(chart, s)]
+    parts += [_series(series, s) for series in chart.series]
+    parts += _legend(chart)
+    parts.append('</svg>')
+    return Markup("".join(parts))  # noqa: S704 - every text and attribute above is escaped or a number
+
+
+def _heading(chart: Chart) -> list[str]:
+    """The <svg> element, its <title> and <desc> (what screen readers announce) and the visible title."""
     cid = escape(chart.chart_id)
-    parts: list[str] = [
+    return [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" class="chart" role="img" '
         f'aria-labelledby="{cid}-title {cid}-desc" id="{cid}" font-family="system-ui, sans-serif" font-size="12">',
         f'<title id="{cid}-title">{escape(chart.title)}</title>',
@@ -142,8 +151,11 @@ def render(chart: Chart) -> Markup:
         f'<text x="{LEFT}" y="18" font-size="14" font-weight="600" fill="{COLOURS["axis"]}">'
         f'{escape(chart.title)}</text>',
     ]
-    # grid and y ticks
-    parts.append('<g class="y-axis">')
+
+
+def _y_axis(s: _Scale) -> list[str]:
+    """Grid lines and y tick labels (below zero, magnitudes: bars drawn down are counts too)."""
+    parts = ['<g class="y-axis">']
     for v in y_ticks(s.y_min, s.y_max):
         y = s.y(v)
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
@@ -151,22 +163,32 @@ def render(chart: Chart) -> Markup:
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{COLOURS["axis"]}">'
                      f'{escape(fmt(abs(v) if s.y_min < 0 else v))}</text>')
     parts.append('</g>')
-    # x ticks
-    parts.append('<g class="x-axis">')
+    return parts
+
+
+def _x_axis(chart: Chart, s: _Scale) -> list[str]:
     base = HEIGHT - BOTTOM
-    parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{base}" y2="{base}" stroke="{COLOURS["axis"]}"/>')
+    parts = ['<g class="x-axis">',
+             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{base}" y2="{base}" stroke="{COLOURS["axis"]}"/>']
     for d, label in x_ticks(chart.first, chart.last):
         x = s.x(d, centre=False)
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{base}" y2="{base + 5}" stroke="{COLOURS["axis"]}"/>')
         parts.append(f'<text x="{x:.1f}" y="{base + 18}" text-anchor="middle" fill="{COLOURS["axis"]}">'
                      f'{escape(label)}</text>')
     parts.append('</g>')
-    # axis labels
-    parts.append(f'<text class="axis-label" x="{LEFT + s.plot_w / 2:.0f}" y="{HEIGHT - 8}" text-anchor="middle" '
-                 f'fill="{COLOURS["axis"]}">{escape(chart.x_label)}</text>')
-    parts.append(f'<text class="axis-label" transform="translate(16 {TOP + s.plot_h / 2:.0f}) rotate(-90)" '
-                 f'text-anchor="middle" fill="{COLOURS["axis"]}">{escape(chart.y_label)}</text>')
-    # reference lines
+    return parts
+
+
+def _axis_labels(chart: Chart, s: _Scale) -> list[str]:
+    return [f'<text class="axis-label" x="{LEFT + s.plot_w / 2:.0f}" y="{HEIGHT - 8}" text-anchor="middle" '
+            f'fill="{COLOURS["axis"]}">{escape(chart.x_label)}</text>',
+            f'<text class="axis-label" transform="translate(16 {TOP + s.plot_h / 2:.0f}) rotate(-90)" '
+            f'text-anchor="middle" fill="{COLOURS["axis"]}">{escape(chart.y_label)}</text>']
+
+
+def _references(chart: Chart, s: _Scale) -> list[str]:
+    """Horizontal reference lines (the goal) and the "today" marker."""
+    parts = []
     for value, label, colour in chart.hlines:
         y = s.y(value)
         parts.append(f'<line class="ref" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
@@ -175,13 +197,14 @@ def render(chart: Chart) -> Markup:
                      f'{escape(label)}</text>')
     if chart.marker is not None and chart.first <= chart.marker <= chart.last:
         x = s.x(chart.marker)
-        parts.append(f'<line class="today" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{base}" '
+        parts.append(f'<line class="today" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" '
                      f'stroke="{COLOURS["today"]}" stroke-dasharray="4 3"/>')
         parts.append(f'<text x="{x + 4:.1f}" y="{TOP + 10}" fill="{COLOURS["today"]}">today</text>')
-    # series
-    for series in chart.series:
-        parts.append(_series(series, s))
-    # legend
+    return parts
+
+
+def _legend(chart: Chart) -> list[str]:
+    parts = []
     x = LEFT
     for series in chart.series:
         dash = ' stroke-dasharray="5 3"' if series.dashed else ""
@@ -192,8 +215,7 @@ def render(chart: Chart) -> Markup:
         parts.append(f'<g class="legend">{mark}<text x="{x + 24}" y="38" fill="{COLOURS["axis"]}">'
                      f'{escape(series.name)}</text></g>')
         x += 40 + 6.5 * len(series.name)
-    parts.append('</svg>')
-    return Markup("".join(parts))  # noqa: S704 - every text and attribute above is escaped or a number
+    return parts
 
 
 def _series(series: Series, s: _Scale) -> str:

@@ -8,9 +8,10 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from service.cli_support import by_option, domain_errors, now
+from service import clock
+from service.cli_support import by_option, domain_errors
 from service.extensions import db
-from service.staff import accounts, services
+from service.staff import accounts
 from service.staff.models import ROLES, StaffUser
 
 staff_cli = AppGroup("staff", help="Staff accounts for the dashboard.")
@@ -21,14 +22,14 @@ staff_cli = AppGroup("staff", help="Staff accounts for the dashboard.")
 @click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True,
               help="viewer reads; editor also edits copy and adjustments; admin also tokens and payments")
 @click.option("--password", default=None,
-              help=f"At least {services.MIN_PASSWORD_LENGTH} characters (prompted, with confirmation, if not given)")
+              help=f"At least {accounts.MIN_PASSWORD_LENGTH} characters (prompted, with confirmation, if not given)")
 @by_option
 @domain_errors
 def create(email, role, password, by):  # noqa: ANN001,ANN201
     """Create a staff account."""
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    user = accounts.create(db.session, email=email, role=role, password=password, by=by, now=now())
+    user = accounts.create(db.session, email=email, role=role, password=password, by=by, now=clock.now())
     db.session.commit()
     click.echo(f"Created staff account {user.email} ({user.role}). Sign in at /staff/login.")
 
@@ -42,7 +43,7 @@ def list_staff():  # noqa: ANN201
         return
     for u in rows:
         locked = ""
-        if u.locked_until and u.locked_until > now():
+        if u.locked_until and u.locked_until > clock.now():
             locked = f"  locked until {u.locked_until:%Y-%m-%d %H:%M} UTC"
         if u.disabled_at:
             locked += f"  disabled since {u.disabled_at:%Y-%m-%d %H:%M} UTC"
@@ -57,7 +58,7 @@ def list_staff():  # noqa: ANN201
 def unlock(email, by):  # noqa: ANN001,ANN201
     """Lift a sign-in lock-out after repeated failures."""
     user = accounts.find(db.session, email)
-    accounts.unlock(db.session, user, by=by, now=now())
+    accounts.unlock(db.session, user, by=by, now=clock.now())
     db.session.commit()
     click.echo(f"Unlocked {user.email}.")
 
@@ -69,7 +70,7 @@ def unlock(email, by):  # noqa: ANN001,ANN201
 def disable(email, by):  # noqa: ANN001,ANN201
     """Stop an account from signing in and end its sessions now (e.g. someone left)."""
     user = accounts.find(db.session, email)
-    accounts.disable(db.session, user, by=by, now=now())
+    accounts.disable(db.session, user, by=by, now=clock.now())
     db.session.commit()
     click.echo(f"Disabled {user.email}; its sessions have ended.")
 
@@ -81,7 +82,7 @@ def disable(email, by):  # noqa: ANN001,ANN201
 def enable(email, by):  # noqa: ANN001,ANN201
     """Let a disabled account sign in again."""
     user = accounts.find(db.session, email)
-    accounts.enable(db.session, user, by=by, now=now())
+    accounts.enable(db.session, user, by=by, now=clock.now())
     db.session.commit()
     click.echo(f"Enabled {user.email}.")
 
@@ -89,7 +90,7 @@ def enable(email, by):  # noqa: ANN001,ANN201
 @staff_cli.command("set-password")
 @click.option("--email", required=True)
 @click.option("--password", default=None,
-              help=f"At least {services.MIN_PASSWORD_LENGTH} characters (prompted, with confirmation, if not given)")
+              help=f"At least {accounts.MIN_PASSWORD_LENGTH} characters (prompted, with confirmation, if not given)")
 @by_option
 @domain_errors
 def set_password(email, password, by):  # noqa: ANN001,ANN201
@@ -97,7 +98,7 @@ def set_password(email, password, by):  # noqa: ANN001,ANN201
     user = accounts.find(db.session, email)
     if password is None:
         password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
-    accounts.change_password(db.session, user, password=password, by=by, now=now())
+    accounts.change_password(db.session, user, password=password, by=by, now=clock.now())
     db.session.commit()
     click.echo(f"Changed the password of {user.email}; its sessions have ended.")
 
@@ -110,7 +111,7 @@ def set_password(email, password, by):  # noqa: ANN001,ANN201
 def set_role(email, role, by):  # noqa: ANN001,ANN201
     """Change an account's role; its sessions end (it signs in again with the new role)."""
     user = accounts.find(db.session, email)
-    accounts.change_role(db.session, user, role=role, by=by, now=now())
+    accounts.change_role(db.session, user, role=role, by=by, now=clock.now())
     db.session.commit()
     click.echo(f"{user.email} is now {role}; its sessions have ended.")
 

@@ -15,11 +15,23 @@ from jinja2 import TemplateNotFound
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
+from service import clock
 from service.campaigns import services as campaigns
 from service.campaigns.models import STAGES
 from service.errors import DomainError, Invalid
 from service.extensions import db, limiter
-from service.staff import accounts, auth, charts, redaction, services
+from service.staff import (
+    accounts,
+    adjustments,
+    api_tokens,
+    audit,
+    auth,
+    charts,
+    copy_editing,
+    payments_health,
+    redaction,
+    reports,
+)
 from service.staff.schemas import AdjustmentForm, CopyForm, LoginForm, TokenForm
 from service.urls import https_required
 
@@ -105,12 +117,12 @@ def login() -> Any:
         return render_template("staff/login.html", next=request.args.get("next", ""), error=None, email="")
     form = _form(LoginForm())
     cfg = current_app.config
-    user = accounts.authenticate(db.session, email=form["email"], password=form["password"], now=auth.now(),
+    user = accounts.authenticate(db.session, email=form["email"], password=form["password"], now=clock.now(),
                                  max_failures=cfg["STAFF_LOGIN_MAX_FAILURES"],
                                  lock_minutes=cfg["STAFF_LOCKOUT_MINUTES"])
     db.session.commit()
     if user is None:
-        return render_template("staff/login.html", next=form["next"], error=services.SIGN_IN_FAILED,
+        return render_template("staff/login.html", next=form["next"], error=accounts.SIGN_IN_FAILED,
                                email=form["email"]), 401
     auth.sign_in(user)
     return redirect(_safe_next(form["next"]))
@@ -128,14 +140,14 @@ def logout() -> Any:
 
 @bp.get("/")
 def index() -> str:
-    return render_template("staff/index.html", campaigns=services.list_campaigns(db.session, auth.now()))
+    return render_template("staff/index.html", campaigns=reports.list_campaigns(db.session, clock.now()))
 
 
 @bp.get("/campaigns/<slug>")
 def dashboard(slug: str) -> str:
     session = db.session
     campaign = campaigns.get_campaign(session, slug)
-    d = services.dashboard(session, campaign, auth.now(), current_app.extensions["staff_dashboard_cache"])
+    d = reports.dashboard(session, campaign, clock.now(), current_app.extensions["staff_dashboard_cache"])
     p = d.progress
     figures = {
         "cumulative": charts.cumulative_chart(d.cumulative, d.on_track, d.projection, campaign.goal,
@@ -144,9 +156,9 @@ def dashboard(slug: str) -> str:
         "bar": charts.progress_bar(p["count"], p["goal"],
                                    f"{p['count']:,} of {p['goal']:,} members ({p['percent_of_goal']}%)"),
     }
-    health = services.payments_health(session) if g.staff.can("admin") else None
-    audit = redaction.audit_rows(services.audit_log(session, campaign), g.staff.can("admin"))
-    return render_template("staff/dashboard.html", d=d, p=p, c=campaign, figures=figures, audit=audit,
+    health = payments_health.overview(session) if g.staff.can("admin") else None
+    rows = redaction.audit_rows(audit.recent(session, campaign), g.staff.can("admin"))
+    return render_template("staff/dashboard.html", d=d, p=p, c=campaign, figures=figures, audit=rows,
                            health=health)
 
 
@@ -155,8 +167,8 @@ def dashboard(slug: str) -> str:
 def add_adjustment(slug: str) -> Any:
     campaign = campaigns.get_campaign(db.session, slug)
     form = _form(AdjustmentForm())
-    row = services.add_adjustment(db.session, campaign, delta=form["delta"], reason=form["reason"],
-                                  actor=g.staff.email, now=auth.now())
+    row = adjustments.add_adjustment(db.session, campaign, delta=form["delta"], reason=form["reason"],
+                                     actor=g.staff.email, now=clock.now())
     db.session.commit()
     flash(f"Adjusted by {row.delta:+,}: the count is now {campaign.count:,}.")
     return redirect(url_for("staff.dashboard", slug=slug) + "#adjustments")
@@ -166,12 +178,12 @@ def add_adjustment(slug: str) -> Any:
 
 def _copy_page(campaign: Any, locale: str, stage: str, templates: dict[str, str], note: str,
                errors: dict[str, Any], status: int = 200) -> tuple[str, int]:
-    payload, preview_errors = services.preview(db.session, campaign, locale=locale, stage=stage,
-                                               templates=templates, now=auth.now(),
-                                               require_https=https_required(current_app.config))
+    payload, preview_errors = copy_editing.preview(db.session, campaign, locale=locale, stage=stage,
+                                                   templates=templates, now=clock.now(),
+                                                   require_https=https_required(current_app.config))
     errors = {**{k: [v] for k, v in preview_errors.items()}, **errors}
     return render_template("staff/copy.html", c=campaign, locale=locale, stage=stage, stages=STAGES,
-                           locales=services.copy_locales(db.session, campaign), templates=templates, note=note,
+                           locales=copy_editing.copy_locales(db.session, campaign), templates=templates, note=note,
                            errors=errors, banner=payload, fragment=_fragment(payload)), status
 
 
@@ -180,7 +192,7 @@ def copy_editor(slug: str) -> Any:
     campaign = campaigns.get_campaign(db.session, slug)
     locale = request.args.get("locale") or campaign.default_locale
     stage = request.args.get("stage") if request.args.get("stage") in STAGES else "launch"
-    templates, note = services.copy_for_editing(db.session, campaign, locale, stage)
+    templates, note = copy_editing.copy_for_editing(db.session, campaign, locale, stage)
     return _copy_page(campaign, locale, stage, templates, note, {})
 
 
@@ -190,10 +202,10 @@ def save_copy(slug: str) -> Any:
     campaign = campaigns.get_campaign(db.session, slug)
     form = _form(CopyForm())
     try:
-        row = services.edit_copy(db.session, campaign, staff=g.staff, locale=form["locale"], stage=form["stage"],
-                                 headline=form["headline"], body=form["body"], cta_label=form["cta_label"],
-                                 cta_url=form["cta_url"], now=auth.now(),
-                                 require_https=https_required(current_app.config))
+        row = copy_editing.edit_copy(db.session, campaign, staff=g.staff, locale=form["locale"],
+                                     stage=form["stage"], headline=form["headline"], body=form["body"],
+                                     cta_label=form["cta_label"], cta_url=form["cta_url"], now=clock.now(),
+                                     require_https=https_required(current_app.config))
     except Invalid as exc:
         db.session.rollback()
         templates = {k: form[k] for k in ("headline", "body", "cta_label", "cta_url")}
@@ -211,9 +223,9 @@ def copy_preview(slug: str) -> Any:
     campaign = campaigns.get_campaign(db.session, slug)
     form = _form(CopyForm())
     templates = {k: form[k] for k in ("headline", "body", "cta_label", "cta_url")}
-    payload, errors = services.preview(db.session, campaign, locale=form["locale"], stage=form["stage"],
-                                       templates=templates, now=auth.now(),
-                                       require_https=https_required(current_app.config))
+    payload, errors = copy_editing.preview(db.session, campaign, locale=form["locale"], stage=form["stage"],
+                                           templates=templates, now=clock.now(),
+                                           require_https=https_required(current_app.config))
     db.session.rollback()
     return render_template("staff/_banner.html", banner=payload, errors=errors, fragment=_fragment(payload))
 
@@ -234,30 +246,30 @@ def _fragment(payload: dict[str, Any]) -> Markup | None:
 @auth.require_role("admin")
 def audit_log() -> str:
     """Everything staff did, sign-ins, sign-outs, account changes and token use included."""
-    rows = redaction.audit_rows(services.audit_log(db.session, limit=200), admin=True)
+    rows = redaction.audit_rows(audit.recent(db.session, limit=200), admin=True)
     return render_template("staff/audit.html", audit=rows)
 
 
 @bp.get("/tokens")
 @auth.require_role("admin")
 def tokens() -> str:
-    return render_template("staff/tokens.html", tokens=services.list_tokens(db.session), new_token=None)
+    return render_template("staff/tokens.html", tokens=api_tokens.list_tokens(db.session), new_token=None)
 
 
 @bp.post("/tokens")
 @auth.require_role("admin")
 def create_token() -> Any:
     form = _form(TokenForm())
-    row, token = services.create_token(db.session, name=form["name"], staff=g.staff, now=auth.now())
+    row, token = api_tokens.create_token(db.session, name=form["name"], staff=g.staff, now=clock.now())
     db.session.commit()
-    return render_template("staff/tokens.html", tokens=services.list_tokens(db.session),
+    return render_template("staff/tokens.html", tokens=api_tokens.list_tokens(db.session),
                            new_token=token, new_row=row), 201
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
 @auth.require_role("admin")
 def revoke_token(token_id: int) -> Any:
-    row = services.revoke_token(db.session, token_id, staff=g.staff, now=auth.now())
+    row = api_tokens.revoke_token(db.session, token_id, staff=g.staff, now=clock.now())
     db.session.commit()
     flash(f"Revoked token {row.prefix}… ({row.name}).")
     return redirect(url_for("staff.tokens"))
@@ -268,8 +280,8 @@ def revoke_token(token_id: int) -> Any:
 @bp.post("/webhooks/<int:event_id>/replay")
 @auth.require_role("admin")
 def replay_webhook(event_id: int) -> Any:
-    outcome = services.replay_webhook(db.session, event_id, staff=g.staff, now=auth.now(),
-                                      settings=current_app.extensions["payments_settings"])
+    outcome = payments_health.replay_webhook(db.session, event_id, staff=g.staff, now=clock.now(),
+                                             settings=current_app.extensions["payments_settings"])
     db.session.commit()
     flash(f"Replayed webhook event {event_id}: {outcome}.")
     return redirect(request.form.get("back") if (request.form.get("back") or "").startswith("/staff/")
