@@ -1,5 +1,5 @@
 """Seeding for the bench: the demo campaign plus N sign-ups, with the staff dashboard's seeder
-(service/campaigns/seed.py: one Core `executemany` per batch, then `counter.recount()`).
+(service/campaigns/seed.py: one Core `executemany` per batch, then `count_storage.recount()`).
 
 The bench first had its own generator; the dashboard's seeder turned out as fast (200,000 members
 in about 7 s either way on the bench machine) and gives realistic daily sign-up curves, so it is used.

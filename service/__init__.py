@@ -15,6 +15,7 @@ from flask import Flask
 
 from service import config as settings_module
 from service.clock import Clock
+from service.db import configure_engine
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -47,6 +48,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from service.extensions import api, db, limiter, migrate
 
     db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)  # SQLite pragmas on this app's engine only
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     api.init_app(app, spec_kwargs={"info": {"description": API_DESCRIPTION}})
     from service.ops import ratelimits

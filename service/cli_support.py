@@ -6,19 +6,14 @@ import functools
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date, datetime
+from datetime import date
 from typing import Any, TypeVar
 
 import click
-from flask import current_app
 
 from service.errors import DomainError
 
 T = TypeVar("T")
-
-
-def now() -> datetime:
-    return current_app.extensions["clock"].now()
 
 
 def operator() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 
@@ -10,9 +11,15 @@ class Clock:
 
     def __init__(self) -> None:
         self._frozen: datetime | None = None
+        self._advanced = 0.0  # seconds advance() moved the clock: monotonic() moves with it
 
     def now(self) -> datetime:
         return self._frozen if self._frozen is not None else datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        """Seconds for measuring intervals (caches): `time.monotonic()` plus every `advance()`, so a test
+        moves a cache's time with the clock instead of sleeping; it never goes back (`set()` leaves it)."""
+        return time.monotonic() + self._advanced
 
     def set(self, when: datetime | None) -> None:
         if when is not None and when.tzinfo is None:
@@ -22,7 +29,9 @@ class Clock:
     def advance(self, **delta: float) -> None:
         from datetime import timedelta
 
-        self._frozen = self.now() + timedelta(**delta)
+        step = timedelta(**delta)
+        self._frozen = self.now() + step
+        self._advanced += max(0.0, step.total_seconds())
 
 
 def now() -> datetime:

@@ -51,7 +51,12 @@ class Base(DeclarativeBase):
     )
 
 
-@event.listens_for(Engine, "connect")
+def configure_engine(engine: Engine) -> None:
+    """The app's engine: SQLite connections get their pragmas (other engines are left alone)."""
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_pragmas):
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     """WAL and a busy timeout so that several workers can write; foreign keys enforced."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):

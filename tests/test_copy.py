@@ -4,7 +4,8 @@ from datetime import date
 
 import pytest
 
-from service.campaigns.copy import TemplateError, Values, candidates, render, text_direction, validate
+from service.campaigns.locales import candidates, text_direction
+from service.campaigns.wording import TemplateError, Values, render, validate
 
 V = Values(count=1234, goal=25_000, remaining=23_766, percent=4.936, days_left=21, deadline=date(2025, 12, 31))
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.campaigns import counter, services
+from service.campaigns import count_storage, services
 from service.campaigns.counting import MemberFacts, Window, counts
 from service.campaigns.models import CampaignDaily
 from service.members.models import Member
@@ -174,7 +174,7 @@ def test_counter_equals_full_recount_after_any_sequence_of_changes(app, session,
         session.commit()
     incremental = {c.slug: (c.members_counted, _rollup(session, c.id)) for c in (net, gross)}
     for c in (net, gross):
-        counter.recount(session, c, clock.now())
+        count_storage.recount(session, c, clock.now())
     session.commit()
     recounted = {c.slug: (c.members_counted, _rollup(session, c.id)) for c in (net, gross)}
     assert incremental == recounted

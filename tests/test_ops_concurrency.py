@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from service.campaigns import counter, services
+from service.campaigns import count_storage, services
 from service.campaigns.models import Campaign
 from tests import factories
 
@@ -61,5 +61,5 @@ def test_counter_is_exact_under_concurrent_joins_ends_and_adjustments(app, sessi
     assert c.adjustments_total == adjusted
     assert c.count == joined - ended + adjusted
     # the incremental counter equals a full recount from the members table
-    assert counter.recount(session, c, now) == c.count
+    assert count_storage.recount(session, c, now) == c.count
     session.commit()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from service.ops.fastpath import ProgressFastPath
+from service.ops.fastpath import FastPath
 
 PROGRESS = "/v1/campaigns/members-25k/progress"
 
@@ -26,7 +26,7 @@ def comparable(response):
 
 
 def test_a_cache_hit_skips_flask_with_the_same_answer(app, client, demo_campaign, flask_calls):
-    assert isinstance(app.wsgi_app, ProgressFastPath)
+    assert isinstance(app.wsgi_app, FastPath)
     first = client.get(PROGRESS + "?locale=uk")
     second = client.get(PROGRESS + "?locale=uk")
     assert len(flask_calls) == 1
@@ -91,8 +91,70 @@ def test_settings_that_need_every_request_in_flask_turn_it_off(app_config, setti
     from service import create_app
 
     app = create_app({**app_config, **setting})
-    assert not isinstance(app.wsgi_app, ProgressFastPath)
+    assert not isinstance(app.wsgi_app, FastPath)
     from service.extensions import db
 
     with app.app_context():
         db.engine.dispose()
+
+
+# --- the invariant: a fast answer is Flask's answer to the same request ---------------------------------
+
+HEADER_VARIANTS = [
+    {}, {"Origin": "https://news.example"}, {"Origin": "https://other.example"}, {"Origin": "https://evil.example"},
+    {"Cookie": "session=abc.def"}, {"Cookie": "reader=1; member_token=x"}, {"Accept-Encoding": "gzip, br"},
+    {"Accept": "text/html"}, {"Accept-Language": "uk"}, {"X-Forwarded-For": "198.51.100.7"},
+    {"Authorization": "Bearer mst_x"}, {"X-Request-ID": "abc-123"}, {"User-Agent": "curl/8"},
+    {"Cache-Control": "no-cache"}, {"Referer": "https://news.example/a"},
+    {"Origin": "https://news.example", "Cookie": "session=x", "Accept-Language": "en"},
+]
+QUERIES = ["", "locale=uk", "locale=uk-UA", "locale=en&utm_source=x", "_=123", "locale=", "locale=zz",
+           "a=1&locale=uk&b=2", "locale=UK&locale=en"]
+
+
+def _answer(wsgi, query: str, headers: dict) -> tuple:
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path=PROGRESS, query_string=query, headers=headers).get_environ()
+    started: list = []
+    body = b"".join(wsgi(environ, lambda status, hdrs, exc_info=None: started.extend([status, hdrs])))
+    status, hdrs = started
+    return status, sorted((k, v) for k, v in hdrs if k != "X-Request-ID"), body
+
+
+def mismatches(app, flask_calls) -> tuple[list, int]:
+    """Every (query, headers) asked twice through the whole stack (the second time mostly answered by the fast
+    path from a record another variant may have made) and once straight to Flask; the differences, and how
+    many answers the fast path gave."""
+    fast, flask_only = app.wsgi_app, app.wsgi_app.wsgi_app
+    found, fast_answers = [], 0
+    for _ in range(2):
+        for query in QUERIES:
+            for headers in HEADER_VARIANTS:
+                before = len(flask_calls)
+                got = _answer(fast, query, headers)
+                fast_answers += len(flask_calls) == before
+                expected = _answer(flask_only, query, headers)
+                if got != expected:
+                    found.append((query, headers, got[:2], expected[:2]))
+    return found, fast_answers
+
+
+def test_a_fast_answer_is_flasks_answer_to_the_same_request(app, demo_campaign, flask_calls):
+    found, fast_answers = mismatches(app, flask_calls)
+    assert not found, found[:3]
+    assert fast_answers > len(QUERIES) * len(HEADER_VARIANTS)  # most second answers came from the fast path
+
+
+def test_the_invariant_check_catches_a_header_that_depends_on_the_request(app, demo_campaign, flask_calls):
+    from flask import request
+
+    @app.after_request
+    def by_language(response):  # a header that depends on something other than the entry and Origin
+        response.headers["Content-Language"] = request.headers.get("Accept-Language", "en")
+        return response
+
+    found, _ = mismatches(app, flask_calls)
+    assert found
+    assert all(dict(got[1]).get("Content-Language") != dict(expected[1]).get("Content-Language")
+               for _query, _headers, got, expected in found)

@@ -3,24 +3,18 @@
 import pytest
 
 from service.ops import health
+from tests.support import Statements
 
 DEAD_DB = "postgresql+psycopg://postgres@127.0.0.1:1/x"
 
 
 def test_healthz_is_ok_without_touching_the_database(app, client):
-    from sqlalchemy import event
-
     from service.extensions import db
 
-    statements = []
-    listener = lambda *a: statements.append(a[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with Statements(db.engine) as s:
         r = client.get("/healthz")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     assert r.status_code == 200 and r.get_json() == {"status": "ok"}
-    assert statements == []
+    assert s.sql == []
 
 
 def test_readyz_is_ok_when_the_database_is_at_head(client):

@@ -9,13 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from service.campaigns.models import Campaign
 from service.members.models import Member, Subscription
 from service.payments.models import WebhookEvent
 from tests import factories
 from tests.stripe_events import PRICES_SETTING, Lifecycle, signed
+from tests.support import ThreadedServer
 
 
 @pytest.fixture
@@ -28,12 +28,8 @@ def served(app, session, clock):
     factories.campaign(session, clock.now())
     session.commit()
     session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with ThreadedServer(app) as server:
+        yield server.url
 
 
 def deliver(url: str, event: dict) -> int:

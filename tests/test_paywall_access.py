@@ -12,6 +12,7 @@ from service.paywall import tokens
 from service.paywall.models import MeterRead
 from tests import factories
 from tests.conftest import ON_POSTGRES
+from tests.support import Statements
 
 DAY = timedelta(days=1)
 
@@ -334,21 +335,6 @@ def test_production_requires_entitlement_keys(app_config):
 
 
 # --- speed ---------------------------------------------------------------------------------------
-
-class Statements:
-    def __init__(self, engine):
-        self.engine, self.sql = engine, []
-
-    def __enter__(self):
-        sa.event.listen(self.engine, "before_cursor_execute", self._on)
-        return self
-
-    def __exit__(self, *exc):
-        sa.event.remove(self.engine, "before_cursor_execute", self._on)
-
-    def _on(self, conn, cursor, statement, *args):
-        self.sql.append(statement)
-
 
 def test_member_with_valid_token_needs_one_query(app, client, member):
     token = token_for(app, member)

@@ -11,6 +11,7 @@ from service.extensions import db
 from service.members.models import Member, Subscription
 from service.paywall import tokens
 from tests import factories
+from tests.support import Statements
 
 DAY = timedelta(days=1)
 TTL = 5
@@ -20,21 +21,6 @@ TTL = 5
 def app_config(app_config):
     return {**app_config, "PAYWALL_CACHE_SECONDS": 0.0, "ACCESS_MEMBER_CACHE_SECONDS": float(TTL),
             "ACCESS_MEMBER_CACHE_SIZE": 3}
-
-
-class Statements:
-    def __init__(self):
-        self.sql = []
-
-    def __enter__(self):
-        sa.event.listen(db.engine, "before_cursor_execute", self._on)
-        return self
-
-    def __exit__(self, *exc):
-        sa.event.remove(db.engine, "before_cursor_execute", self._on)
-
-    def _on(self, conn, cursor, statement, *args):
-        self.sql.append(statement)
 
 
 def new_member(session, clock, email=None):
@@ -67,7 +53,7 @@ def test_a_cached_member_needs_no_statement(app, client, session, clock):
     m = new_member(session, clock)
     token = token_for(app, m.id, m.token_version)
     assert ask(client, token)["reason"] == "member"
-    with Statements() as s:
+    with Statements(db.engine) as s:
         assert ask(client, token)["reason"] == "member"
     assert s.sql == []
 
@@ -92,7 +78,7 @@ def test_a_token_older_than_the_cached_version_is_refused_at_once(app, client, s
     bump_elsewhere(m.id)  # sign-out everywhere in another worker, then a fresh sign-in there
     new = token_for(app, m.id, 2)
     assert ask(client, new)["reason"] == "member"  # newer than the cache knows: read again
-    with Statements() as s:
+    with Statements(db.engine) as s:
         assert ask(client, old)["reason"] == "metered"
     assert not [q for q in s.sql if "members" in q]
 
@@ -117,10 +103,10 @@ def test_the_member_cache_is_bounded(app, client, session, clock):
         assert ask(client, t)["reason"] == "member"
     cache = app.extensions["paywall"].members
     assert len(cache) == 3 and len(cache._entitlements) == 3
-    with Statements() as s:
+    with Statements(db.engine) as s:
         ask(client, toks[-1])  # among the newest: cached
     assert s.sql == []
-    with Statements() as s:
+    with Statements(db.engine) as s:
         ask(client, toks[0])  # the oldest went first: read again
     assert len(s.sql) == 1
 
@@ -134,7 +120,7 @@ def test_cache_can_be_turned_off(app_config, clock):
         token = token_for(app, m.id, m.token_version)
         c = app.test_client()
         ask(c, token)
-        with Statements() as s:
+        with Statements(db.engine) as s:
             assert ask(c, token)["reason"] == "member"
         assert len(s.sql) == 1
         bump_elsewhere(m.id)
@@ -185,6 +171,6 @@ def test_meter_window_is_one_statement_whatever_the_history(client, clock):
     clock.advance(days=2)  # "old" left the window: a new read again, counted once
     body = read("old")
     assert body["reason"] == "metered" and body["meter"]["used"] == 2
-    with Statements() as s:
+    with Statements(db.engine) as s:
         assert read("old")["meter"]["used"] == 2  # re-read: free, one statement
     assert len([q for q in s.sql if "meter_reads" in q]) == 1

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import update
 
 from service import urls
-from service.campaigns import builtin, copy, services
+from service.campaigns import builtin, services, wording
 from service.campaigns.models import STAGES, BannerCopy, Campaign
 from service.errors import Invalid
 from tests import factories
@@ -113,7 +113,7 @@ def test_every_failing_field_gets_its_own_sentence(app, session, clock):
 ])
 def test_branches_chosen_only_by_some_stage_numbers_are_rendered_too(app, session, clock, locale, body):
     c = factories.campaign(session, clock.now(), goal=100)
-    copy.validate(body)  # it parses: parsing alone let it through
+    wording.validate(body)  # it parses: parsing alone let it through
     with pytest.raises(Invalid) as exc:
         services.set_copy(session, c, locale=locale, stage="final_push", headline="{count}", body=body,
                           cta_label="Join", now=clock.now())
@@ -152,8 +152,8 @@ def test_builtin_copy_renders_for_every_stage_and_number():
         assert set(stages) == set(STAGES)
         for templates in stages.values():
             for template in templates:
-                copy.check(template, language, copy.sample_values(100, date(2025, 12, 31)))
-                copy.check(template, language, copy.sample_values(1, date(2025, 12, 31)))
+                wording.check(template, language, wording.sample_values(100, date(2025, 12, 31)))
+                wording.check(template, language, wording.sample_values(1, date(2025, 12, 31)))
     assert builtin.builtin_copy("de_DE", "ended")[0] == "en"
     assert builtin.builtin_copy("uk_UA", "ended") == ("uk_UA", {
         "headline": "До нас приєдналися {count}", "body": builtin.BUILTIN["uk"]["ended"][1],

@@ -21,12 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
 
 from service.campaigns import services, snapshot
 from service.campaigns.cache import ProgressCache
 from service.errors import NotFound
 from tests.conftest import TEST_CONFIG
+from tests.support import Statements
 
 PROGRESS = "/v1/campaigns/members-25k/progress"
 DEAD_DB = "postgresql+psycopg://postgres@127.0.0.1:1/x"
@@ -112,19 +112,11 @@ def test_unknown_campaigns_leave_no_state_in_the_worker(app, session, demo_campa
 def test_an_unknown_campaign_costs_one_query_and_a_malformed_slug_none(app, demo_campaign, quiet_access_log):
     from service.extensions import db
 
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with Statements(db.engine) as s:
         assert wsgi_get(app, "/v1/campaigns/no-such-campaign/progress").startswith("404")
-        assert len(statements) == 1
+        assert len(s.sql) == 1
         assert wsgi_get(app, "/v1/campaigns/No_Such..Campaign/progress").startswith("404")
-        assert len(statements) == 1
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+        assert len(s.sql) == 1
 
 
 # --- the last count survives an outage ----------------------------------------------------------------

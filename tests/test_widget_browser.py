@@ -6,7 +6,6 @@ Skipped when /usr/bin/chromium is missing, unless REQUIRE_BROWSER=1 (CI), where 
 
 from __future__ import annotations
 
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -14,32 +13,16 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select, update
-from werkzeug.serving import make_server
 
 from service.campaigns import demo, services
 from service.campaigns.models import BannerCopy
 from service.widget.models import WidgetDaily
 from tests import factories
+from tests.support import ThreadedServer
 
 pytestmark = pytest.mark.browser
 
 JOIN = "https://news.example/join"
-
-
-class Server:
-    """A WSGI app on 127.0.0.1 in a thread."""
-
-    def __init__(self, wsgi: Callable) -> None:
-        self.httpd = make_server("127.0.0.1", 0, wsgi, threaded=True)
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        if self.thread.is_alive():
-            self.httpd.shutdown()
-            self.httpd.server_close()
-            self.thread.join(5)
 
 
 class HostSite:
@@ -47,7 +30,7 @@ class HostSite:
 
     def __init__(self) -> None:
         self.pages: dict[str, str] = {}
-        self.server = Server(self.wsgi)
+        self.server = ThreadedServer(self.wsgi)
 
     def wsgi(self, environ, start_response):  # noqa: ANN001, ANN201
         html = self.pages.get(environ["PATH_INFO"])
@@ -73,8 +56,8 @@ def campaign(app, session, clock):
 
 
 @pytest.fixture
-def service(app, campaign) -> Iterator[Server]:
-    server = Server(app)
+def service(app, campaign) -> Iterator[ThreadedServer]:
+    server = ThreadedServer(app)
     yield server
     server.stop()
 
@@ -114,11 +97,11 @@ def page(context):
     return p
 
 
-def snippet(service: Server, slug: str = "members-25k", locale: str = "en", extra: str = "") -> str:
+def snippet(service: ThreadedServer, slug: str = "members-25k", locale: str = "en", extra: str = "") -> str:
     return f'<div data-membership-campaign="{slug}" data-locale="{locale}" {extra}></div>'
 
 
-def script(service: Server) -> str:
+def script(service: ThreadedServer) -> str:
     return f'<script src="{service.url}/widget.js" async></script>'
 
 

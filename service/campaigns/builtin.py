@@ -1,6 +1,6 @@
 """The built-in banner copy: what a stage shows when its stored templates cannot be rendered (pure; no Flask).
 
-Stored copy is checked when it is saved (`copy.check`), but a row saved before that check existed, or a Babel
+Stored copy is checked when it is saved (`wording.check`), but a row saved before that check existed, or a Babel
 upgrade that refuses a format it used to accept, must not take the banner, the widget or the paywall prompt
 down: the banner then shows this copy for the same stage, in the reader's language when we have it (English
 otherwise). Every template here renders for any numbers (tests/test_trust_copy.py checks them all).

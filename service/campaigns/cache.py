@@ -7,24 +7,40 @@ a worker with no entry of its own serves the last document any worker saved (`sn
 snapshot.py), marked stale the same way.
 
 A key whose load fails (an unknown campaign) leaves nothing behind: no entry, no lock.
+
+Time is read from `time` (the app clock's `monotonic`, so tests move it instead of sleeping). Each entry
+carries the headers of its 200 response (`Content-Type`, `ETag`, `Cache-Control`, and `X-Data-Stale` on a
+stale one), so every surface that serves it says the same.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
-import time
+import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+STALE_CACHE_CONTROL = "public, max-age=1"  # a stale document: downstream caches keep it briefly
 
 
 @dataclass(frozen=True)
-class Entry:
+class Document:
+    """A rendered progress document: its bytes, entity tag, expiry (cache time), staleness and the headers
+    of its 200 response."""
+
     body: bytes
     etag: str
     expires: float
     stale: bool = False
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The document as plain data (a fresh copy: callers may change it)."""
+        return json.loads(self.body)
 
 
 class Snapshots(Protocol):
@@ -38,20 +54,22 @@ def _etag(body: bytes) -> str:
 
 class ProgressCache:
     def __init__(self, ttl: float, max_entries: int = 10_000,
-                 stale_on: tuple[type[BaseException], ...] = (), snapshots: Snapshots | None = None) -> None:
+                 stale_on: tuple[type[BaseException], ...] = (), snapshots: Snapshots | None = None,
+                 time: Callable[[], float] = _time.monotonic, cache_control: str = "no-cache") -> None:
         self.ttl = ttl
         self.max_entries = max_entries
         self.stale_on = stale_on
         self.snapshots = snapshots
-        self.entries: dict[tuple, Entry] = {}
+        self.time = time
+        self.cache_control = cache_control
+        self.entries: dict[tuple, Document] = {}
         self.hits = 0
         self.misses = 0
         self._locks: dict[tuple, threading.Lock] = {}
 
-    def get(self, key: tuple, load: Callable[[], bytes]) -> Entry:
+    def get(self, key: tuple, load: Callable[[], bytes]) -> Document:
         entry = self.entries.get(key)
-        now = time.monotonic()
-        if entry is not None and entry.expires > now:
+        if entry is not None and entry.expires > self.time():
             self.hits += 1
             return entry
         lock = self._locks.setdefault(key, threading.Lock())
@@ -65,7 +83,7 @@ class ProgressCache:
             lock.acquire()
         try:
             entry = self.entries.get(key)
-            if entry is not None and entry.expires > time.monotonic():
+            if entry is not None and entry.expires > self.time():
                 self.hits += 1
                 return entry
             self.misses += 1
@@ -76,7 +94,7 @@ class ProgressCache:
                 if stale is None:
                     raise
                 return stale
-            fresh = Entry(body, _etag(body), time.monotonic() + self.ttl)
+            fresh = self._entry(body, _etag(body), stale=False)
             if self.snapshots is not None and (entry is None or entry.etag != fresh.etag):
                 self.snapshots.save(key, body)
             self._store(key, fresh)
@@ -86,7 +104,7 @@ class ProgressCache:
                 del self._locks[key]  # nothing was stored (unknown campaign, outage): keep nothing
             lock.release()
 
-    def _stale(self, key: tuple, entry: Entry | None) -> Entry | None:
+    def _stale(self, key: tuple, entry: Document | None) -> Document | None:
         """The last good document, marked stale (the database is tried again once the ttl has passed):
         this worker's entry, else the snapshot any worker saved; None when there is neither."""
         if entry is not None:
@@ -96,11 +114,19 @@ class ProgressCache:
             if body is None:
                 return None
             etag = _etag(body)
-        stale = Entry(body, etag, time.monotonic() + self.ttl, stale=True)
+        stale = self._entry(body, etag, stale=True)
         self._store(key, stale)
         return stale
 
-    def _store(self, key: tuple, entry: Entry) -> None:
+    def _entry(self, body: bytes, etag: str, *, stale: bool) -> Document:
+        headers = [("Content-Type", "application/json"), ("ETag", etag)]
+        if stale:
+            headers += [("Cache-Control", STALE_CACHE_CONTROL), ("X-Data-Stale", "true")]
+        else:
+            headers.append(("Cache-Control", self.cache_control))
+        return Document(body, etag, self.time() + self.ttl, stale, tuple(headers))
+
+    def _store(self, key: tuple, entry: Document) -> None:
         if key not in self.entries and len(self.entries) >= self.max_entries:
             self.entries.clear()
             self._locks.clear()

@@ -7,9 +7,10 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from service.campaigns import demo, services
+from service.campaigns import count_storage, demo, services
 from service.campaigns.models import Campaign
-from service.cli_support import DATE, by_option, domain_errors, now
+from service.cli_support import DATE, by_option, domain_errors
+from service.clock import now
 from service.extensions import db
 from service.urls import https_required
 
@@ -59,7 +60,7 @@ def list_campaigns():  # noqa: ANN201
 @domain_errors
 def adjust(slug, delta, reason, by):  # noqa: ANN001,ANN201
     """Add a signed count adjustment, e.g. sign-ups taken offline (written to the staff audit log)."""
-    from service.staff import services as staff
+    from service.staff import adjustments as staff
 
     campaign = services.get_campaign(db.session, slug)
     staff.add_adjustment(db.session, campaign, delta=delta, reason=reason, actor=by, via="cli", now=now())
@@ -72,12 +73,10 @@ def adjust(slug, delta, reason, by):  # noqa: ANN001,ANN201
 @domain_errors
 def recount(slug):  # noqa: ANN001,ANN201
     """Rebuild counters and daily roll-ups from the members table."""
-    from service.campaigns import counter
-
     campaigns = [services.get_campaign(db.session, slug)] if slug else db.session.scalars(select(Campaign)).all()
     for c in campaigns:
         before = c.count
-        after = counter.recount(db.session, c, now())
+        after = count_storage.recount(db.session, c, now())
         db.session.commit()
         click.echo(f"{c.slug}: {before:,} -> {after:,}")
 

@@ -91,5 +91,6 @@ def net_count(delta: Counter[Key]) -> int:
 
 
 def total(members_counted: int, adjustments_total: int) -> int:
-    """The number on the banner: never below zero."""
+    """The number on the banner (and in every report and metric): the counted members plus the adjustments,
+    never below zero."""
     return max(0, members_counted + adjustments_total)

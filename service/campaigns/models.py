@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service.campaigns.counting import total
 from service.db import Base
 
 COUNT_MODES = ("net", "gross")
@@ -44,7 +45,7 @@ class Campaign(Base):
 
     @property
     def count(self) -> int:
-        return max(0, self.members_counted + self.adjustments_total)
+        return total(self.members_counted, self.adjustments_total)
 
 
 class CountAdjustment(Base):
@@ -61,7 +62,7 @@ class CountAdjustment(Base):
 
 
 class BannerCopy(Base):
-    """Templates for one stage of one campaign in one locale (see campaigns.copy for the syntax)."""
+    """Templates for one stage of one campaign in one locale (see campaigns.wording for the syntax)."""
 
     __tablename__ = "banner_copy"
     __table_args__ = (UniqueConstraint("campaign_id", "locale", "stage"),)

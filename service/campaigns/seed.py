@@ -4,7 +4,7 @@ The shape of a drive: a launch spike that decays over the first weeks, a weekly 
 weekends), a slow rise toward the deadline and a final push in its last days; about 8% of members
 later cancel. Rows go in with bulk INSERTs (members/records.py insert_many: Core executemany, in
 batches), bypassing the ORM's per-row flush hook, so the campaign's counters are rebuilt with
-`counter.recount()` at the end.
+`count_storage.recount()` at the end.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from itertools import accumulate
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.campaigns import counter
+from service.campaigns import count_storage
 from service.campaigns.models import Campaign
 from service.errors import Invalid
 from service.members import records
@@ -124,5 +124,5 @@ def seed_signups(session: Session, campaign: Campaign, n: int, now: datetime,
         batches = progress(batches, nbatches, f"Seeding {n:,} sign-ups ({BATCH:,} a batch)")
     for batch in batches:
         records.insert_many(session, batch)  # one executemany per batch
-    return counter.recount(session, campaign, now)
+    return count_storage.recount(session, campaign, now)
 

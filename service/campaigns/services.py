@@ -1,4 +1,4 @@
-"""Campaign use cases: create, adjust, edit copy, and compute the progress payload."""
+"""Campaign use cases: create, adjust, edit copy, and the data of the progress document (see serving.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service import urls
-from service.campaigns import builtin, copy, counter, progress
+from service.campaigns import builtin, count_storage, locales, pace, wording
 from service.campaigns.models import COUNT_MODES, STAGES, BannerCopy, Campaign, CampaignDaily, CountAdjustment
 from service.errors import Conflict, Invalid, NotFound
 
@@ -62,7 +62,7 @@ def validate_settings(*, slug: str | None = None, goal: int | None = None, start
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise Invalid(f"unknown time zone '{timezone}' (use an IANA name such as Europe/Kyiv).") from exc
-    if locale is not None and copy.normalize_locale(locale) is None:
+    if locale is not None and locales.normalize_locale(locale) is None:
         raise Invalid(f"unknown locale '{locale}' (use a tag such as en or uk).")
     if count_mode is not None and count_mode not in COUNT_MODES:
         raise Invalid("count mode must be 'net' or 'gross'.")
@@ -83,12 +83,12 @@ def create_campaign(session: Session, *, slug: str, title: str, goal: int, start
         raise Conflict(f"A campaign with slug '{slug}' exists already.")
     starts_at, ends_at = window_bounds(starts, ends, timezone)
     campaign = Campaign(slug=slug, title=title.strip(), goal=goal, starts_at=starts_at, ends_at=ends_at,
-                        timezone=timezone, default_locale=copy.normalize_locale(locale) or "en",
+                        timezone=timezone, default_locale=locales.normalize_locale(locale) or "en",
                         count_mode=count_mode, join_url=join_url, members_counted=0, adjustments_total=0,
                         created_at=now, updated_at=now)
     session.add(campaign)
     session.flush()
-    counter.recount(session, campaign, now)  # members who paid inside the window before it was created
+    count_storage.recount(session, campaign, now)  # members who paid inside the window before it was created
     return campaign
 
 
@@ -115,7 +115,7 @@ def set_copy(session: Session, campaign: Campaign, *, locale: str, stage: str, h
              require_https: bool = False) -> BannerCopy:
     """Store the copy of one stage in one locale, refused (every field's problem in a sentence) unless each
     template renders for the numbers a banner meets and the CTA link is an http(s) URL."""
-    norm = copy.normalize_locale(locale)
+    norm = locales.normalize_locale(locale)
     if norm is None:
         raise Invalid(f"unknown locale '{locale}'.")
     if stage not in STAGES:
@@ -142,7 +142,7 @@ def copy_errors(campaign: Campaign, locale: str, fields: dict[str, str], *, requ
                 ) -> dict[str, str]:
     """Field -> one sentence saying why it cannot be stored (empty when all can): each template is rendered for
     every stage's sample numbers and the campaign's deadline in `locale`; the link must pass urls.http_url."""
-    samples = copy.sample_values(campaign.goal, progress.last_day(campaign.ends_at, campaign.timezone))
+    samples = wording.sample_values(campaign.goal, pace.last_day(campaign.ends_at, campaign.timezone))
     errors: dict[str, str] = {}
     for name in ("headline", "body", "cta_label"):
         template = fields.get(name, "")
@@ -150,8 +150,8 @@ def copy_errors(campaign: Campaign, locale: str, fields: dict[str, str], *, requ
             errors[name] = "It is longer than 2,000 characters."
             continue
         try:
-            copy.check(template, locale, samples)
-        except copy.TemplateError as exc:
+            wording.check(template, locale, samples)
+        except wording.TemplateError as exc:
             errors[name] = _sentence(str(exc))
     if fields.get("cta_url"):  # empty: the campaign's join URL
         try:
@@ -166,7 +166,7 @@ def _sentence(message: str) -> str:
 
 
 def net_last_7d(session: Session, campaign: Campaign, now: datetime) -> int:
-    first, _ = progress.average_window(now, campaign.starts_at, campaign.timezone)
+    first, _ = pace.average_window(now, campaign.starts_at, campaign.timezone)
     value = session.scalar(
         select(func.coalesce(func.sum(CampaignDaily.joined - CampaignDaily.ended), 0))
         .where(CampaignDaily.campaign_id == campaign.id, CampaignDaily.day >= first)
@@ -178,7 +178,7 @@ def pick_copy(rows: list[BannerCopy], locale: str | None, default_locale: str, s
               ) -> tuple[str, dict[str, str]]:
     """The copy for a stage in the best locale we have; never fails (generic English at worst)."""
     by_key = {(r.locale, r.stage): r for r in rows}
-    for loc in copy.candidates(locale, default_locale):
+    for loc in locales.candidates(locale, default_locale):
         s: str | None = stage
         while s is not None:
             row = by_key.get((loc, s))
@@ -194,32 +194,32 @@ def banner_link(*candidates: str | None) -> str:
     return next((u.strip() for u in candidates if u and urls.is_http_url(u.strip())), "")
 
 
-def render_banner(templates: dict[str, str], locale: str, p: progress.Progress, join_url: str,
+def render_banner(templates: dict[str, str], locale: str, p: pace.Pace, join_url: str,
                   campaign: str = "") -> dict[str, str]:
     """The banner's text and link. Copy that no longer renders (saved before `set_copy` checked it, or refused
     by a newer Babel) is logged and replaced by the built-in copy of the stage; a link that is not http(s)
     (an old row) is dropped for the next one, so `javascript:` never reaches a page."""
-    values = copy.Values(count=p.count, goal=p.goal, remaining=p.remaining, percent=p.percent,
+    values = wording.Values(count=p.count, goal=p.goal, remaining=p.remaining, percent=p.percent,
                          days_left=p.days_left, deadline=p.deadline)
     try:
-        out = {name: copy.render(templates[name], values, locale) for name in ("headline", "body", "cta_label")}
-    except copy.TemplateError as exc:
+        out = {name: wording.render(templates[name], values, locale) for name in ("headline", "body", "cta_label")}
+    except wording.TemplateError as exc:
         log.error("banner copy of campaign %s (%s, %s) cannot be rendered, built-in copy shown: %s",
                   campaign, locale, p.stage, exc)
         locale, fallback = builtin.builtin_copy(locale, p.stage)
-        out = {name: copy.render(fallback[name], values, locale) for name in ("headline", "body", "cta_label")}
+        out = {name: wording.render(fallback[name], values, locale) for name in ("headline", "body", "cta_label")}
     out["cta_url"] = banner_link(templates.get("cta_url"), join_url)
     out["locale"] = locale.replace("_", "-")
-    out["dir"] = copy.text_direction(locale)
+    out["dir"] = locales.text_direction(locale)
     return out
 
 
-def progress_payload(session: Session, campaign: Campaign, locale: str | None, now: datetime,
-                     copies: list[BannerCopy] | None = None) -> dict[str, Any]:
-    """Everything the banner needs, as plain data (serialized by ProgressSchema)."""
-    p = progress.compute(count=campaign.count, goal=campaign.goal, starts_at=campaign.starts_at,
-                         ends_at=campaign.ends_at, timezone=campaign.timezone, now=now,
-                         net_last_7d=net_last_7d(session, campaign, now))
+def document_data(session: Session, campaign: Campaign, locale: str | None, now: datetime,
+                  copies: list[BannerCopy] | None = None) -> dict[str, Any]:
+    """Everything the banner needs, as plain data (serialized by ProgressSchema): the progress document."""
+    p = pace.compute(count=campaign.count, goal=campaign.goal, starts_at=campaign.starts_at,
+                     ends_at=campaign.ends_at, timezone=campaign.timezone, now=now,
+                     net_last_7d=net_last_7d(session, campaign, now))
     if copies is None:
         copies = list(session.scalars(select(BannerCopy).where(BannerCopy.campaign_id == campaign.id)))
     used_locale, templates = pick_copy(copies, locale, campaign.default_locale, p.stage)

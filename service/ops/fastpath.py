@@ -1,33 +1,35 @@
-"""A WSGI fast path for the hottest endpoint: progress-cache hits answered without Flask's request
-machinery, with the headers Flask itself produced for the same cached entry.
+"""A WSGI fast path for the registered hot route (the progress JSON, `registry.fast_route`): cache hits
+answered without Flask's request machinery, with the headers Flask itself produced for the same entry.
 
-When Flask serves `GET /v1/campaigns/<slug>/progress` with a 200, the final status line and headers
-(after every hook: security headers, CORS, cache headers) are recorded against the cache entry it
-served and the request's `Origin`. Until that entry expires, the same request is answered from the
-record with its own request id and counted in the metrics like any other request. Conditional
-requests, HEAD and other methods, stale entries, responses that set cookies, and settings that need
-the whole pipeline for every request (a progress rate limit, `LOG_REQUESTS=all`) go through Flask.
+When Flask serves a GET of the route with a 200, the final status line and headers (after every hook:
+security headers, CORS, cache headers) are recorded against the cache entry it served and the request's
+`Origin`. Until that entry expires, the same request is answered from the record with its own request
+id and counted in the metrics like any other request. Conditional requests, HEAD and other methods,
+stale entries, responses that set cookies, and settings that need the whole pipeline for every request
+(the route's rate limit, `LOG_REQUESTS=all`) go through Flask.
+
+The invariant this rests on: the route's 200 answers depend on nothing but the cache entry and `Origin`
+(and the request id). tests/test_ops_fastpath.py checks it by comparing, for many requests with varied
+headers, cookies and query parameters, the fast answer with Flask's answer to the same request.
 """
 
 from __future__ import annotations
 
-import re
-import time
 from collections.abc import Callable, Iterable
 from time import perf_counter
 from typing import Any
 
-PATH_RE = re.compile(r"/v1/campaigns/([^/]+)/progress")
-RULE = "/v1/campaigns/<slug>/progress"
+from service.ops.registry import FastRoute
+
 MAX_RECORDS = 4096
 
 
-class ProgressFastPath:
-    def __init__(self, wsgi_app: Callable, cache: Any, locale_key: Callable[[str], str | None],
-                 request_id: Callable[[dict], str], on_hit: Callable[[float], None]) -> None:
+class FastPath:
+    def __init__(self, wsgi_app: Callable, route: FastRoute, request_id: Callable[[dict], str],
+                 on_hit: Callable[[float], None]) -> None:
         self.wsgi_app = wsgi_app
-        self.cache = cache
-        self.locale_key = locale_key
+        self.cache = route.cache
+        self.key_of = route.key
         self.request_id = request_id
         self.on_hit = on_hit
         self.records: dict[tuple, tuple[Any, str, list[tuple[str, str]]]] = {}
@@ -35,16 +37,15 @@ class ProgressFastPath:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_IF_NONE_MATCH"):
             return self.wsgi_app(environ, start_response)
-        match = PATH_RE.fullmatch(environ.get("PATH_INFO", ""))
-        if match is None:
-            return self.wsgi_app(environ, start_response)
         t0 = perf_counter()
-        key = (match.group(1), self.locale_key(environ.get("QUERY_STRING", "")))
+        key = self.key_of(environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+        if key is None:
+            return self.wsgi_app(environ, start_response)
         record_key = (key, environ.get("HTTP_ORIGIN"))
         entry = self.cache.entries.get(key)
         record = self.records.get(record_key)
         if (record is not None and entry is not None and record[0] is entry and not entry.stale
-                and entry.expires > time.monotonic()):
+                and entry.expires > self.cache.time()):
             self.cache.hits += 1
             start_response(record[1], [*record[2], ("X-Request-ID", self.request_id(environ))])
             self.on_hit(perf_counter() - t0)

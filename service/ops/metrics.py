@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests, latency, webhook events, progress cache, count per campaign.
+"""Prometheus metrics: requests, latency, webhook events, progress cache, and the gauges features register
+(`registry.gauges`, read at scrape time: the count per campaign).
 
 Under gunicorn, PROMETHEUS_MULTIPROC_DIR (set by gunicorn.conf.py before the workers import the app)
 makes prometheus-client keep counters in files shared by the workers, so one scrape sees all of
@@ -13,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 # prometheus-client turns multi-process mode on when the variable merely exists; an empty value would
@@ -99,41 +100,38 @@ class CacheSync:
             self._lock.release()
 
 
-class CampaignCountCollector:
-    """`campaign_members` per campaign, read from the campaigns table at scrape time."""
+class ScrapeGauges:
+    """The registered gauges, read at scrape time, then `database_up` (0 when any of them failed to read)."""
 
-    def __init__(self, rows: Iterable[tuple[str, int, int]] | None, error: bool = False) -> None:
-        self.rows = rows
+    def __init__(self, families: Iterable[Metric], error: bool = False) -> None:
+        self.families = list(families)
         self.error = error
 
     def collect(self) -> Iterator[Metric]:
-        count = GaugeMetricFamily("campaign_members", "Current count toward the goal", labels=["campaign"])
-        goal = GaugeMetricFamily("campaign_goal", "The campaign's goal", labels=["campaign"])
-        for slug, value, target in self.rows or ():
-            count.add_metric([slug], value)
-            goal.add_metric([slug], target)
-        yield count
-        yield goal
+        yield from self.families
         up = GaugeMetricFamily("database_up", "1 when the scrape could read the database")
         up.add_metric([], 0 if self.error else 1)
         yield up
 
 
-def campaign_rows(session: Any) -> list[tuple[str, int, int]]:
-    from sqlalchemy import select
+def read_gauges(sources: Iterable[Callable[[Any], Iterable[Metric]]], session: Any,
+                discard: Callable[[], None]) -> ScrapeGauges:
+    """Each source's families read with `session`; a source that fails (the database is down) gives its
+    families without samples, `discard` drops the broken session, and database_up says 0."""
+    families: list[Metric] = []
+    error = False
+    for source in sources:
+        try:
+            families += source(session)
+        except Exception:  # noqa: BLE001 - a scrape still answers (database_up 0) when the database is down
+            error = True
+            discard()
+            families += source(None)
+    return ScrapeGauges(families, error)
 
-    from service.campaigns.models import Campaign
 
-    try:
-        rows = session.execute(select(Campaign.slug, Campaign.members_counted, Campaign.adjustments_total,
-                                      Campaign.goal)).all()
-        return [(slug, max(0, counted + adjusted), goal) for slug, counted, adjusted, goal in rows]
-    finally:
-        session.rollback()
-
-
-def exposition(rows: list[tuple[str, int, int]] | None, db_error: bool) -> tuple[bytes, str]:
-    """The text exposition of every metric: this process's (or all workers') plus the campaign gauges."""
+def exposition(gauges: ScrapeGauges) -> tuple[bytes, str]:
+    """The text exposition of every metric: this process's (or all workers') plus the scraped gauges."""
     if MULTIPROCESS:
         from prometheus_client import multiprocess
 
@@ -143,7 +141,7 @@ def exposition(rows: list[tuple[str, int, int]] | None, db_error: bool) -> tuple
     else:
         body = generate_latest(REGISTRY)
     extra = CollectorRegistry()
-    extra.register(CampaignCountCollector(rows, db_error))
+    extra.register(gauges)
     return body + generate_latest(extra), CONTENT_TYPE_LATEST
 
 

@@ -1,17 +1,18 @@
 """Rate-limit policy (Flask-Limiter), every limit read from configuration at request time.
 
-- Progress JSON (`RATELIMIT_PROGRESS`, default off, e.g. `1200/minute` per client address): it is
-  answered from memory and usually behind a CDN, whose address would be "the client". Measured here,
-  Flask-Limiter's check costs more than the cache hit itself (a limited progress request takes about
-  2.5x the CPU), so by default the hot read is limited at the edge (nginx `limit_req`, the CDN) and
-  this setting is for origins exposed without one. Behind proxies set PROXY_HOPS so that the client
-  address is the reader's, not the proxy's.
+- Hot reads a feature registered with a setting (`registry.optional_limits`: the progress JSON with
+  `RATELIMIT_PROGRESS`, default off, e.g. `1200/minute` per client address): it is answered from memory
+  and usually behind a CDN, whose address would be "the client". Measured here, Flask-Limiter's check
+  costs more than the cache hit itself (a limited progress request takes about 2.5x the CPU), so by
+  default the hot read is limited at the edge (nginx `limit_req`, the CDN), the limiter does no work for
+  it at all, and the setting is for origins exposed without one. Behind proxies set PROXY_HOPS so that
+  the client address is the reader's, not the proxy's.
 - Every write (POST/PUT/PATCH/DELETE) without a limit of its own (`RATELIMIT_PUBLIC_WRITE`, default
   120/minute;1200/hour per client address and endpoint): checkout, magic links, widget events, access.
   Endpoints that need a tighter rule (e.g. magic links per e-mail address) add their own
   `@limiter.limit(...)`, which replaces this default.
-- Exempt: reads other than progress, Stripe webhooks (Stripe's few addresses send bursts, and a 429
-  only delays delivery), health, readiness and metrics.
+- Exempt: other reads, endpoints a feature registered as exempt from the write default (Stripe webhooks:
+  Stripe's few addresses send bursts, and a 429 only delays delivery), health, readiness and metrics.
 - Storage: memory:// per process by default; `RATELIMIT_STORAGE_URI=redis://...` shares counters
   between workers and hosts. With memory://, N processes allow N times each limit: production with
   several gunicorn workers logs a warning at start (`per_process_warning`). If Redis stops answering
@@ -26,17 +27,17 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, request
 
 from service.extensions import limiter
+from service.ops.registry import Registry
 
 log = logging.getLogger(__name__)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REDIS_TIMEOUT = 0.5  # seconds: a Redis on the local network answers in about a millisecond
-PROGRESS_ENDPOINT = "campaigns.progress"
-
 
 def public_write_limit() -> str:
     return current_app.config.get("RATELIMIT_PUBLIC_WRITE") or "1000000/second"
@@ -45,18 +46,24 @@ def public_write_limit() -> str:
 def exempt_from_write_default() -> bool:
     if request.method in SAFE_METHODS or not current_app.config.get("RATELIMIT_PUBLIC_WRITE"):
         return True
-    return "webhook" in (request.endpoint or "")
+    return request.endpoint in current_app.extensions["ops"]["limits"].write_default_exempt
 
 
-def progress_limit() -> str:
-    return current_app.config.get("RATELIMIT_PROGRESS") or "1000000/second"
+OWN_UNLIMITED = frozenset({"ops.healthz", "ops.readyz", "metrics.metrics_view"})
 
 
-def progress_unlimited() -> bool:
-    return not current_app.config.get("RATELIMIT_PROGRESS")
+@dataclass(frozen=True)
+class LimitPlan:
+    """The app's registered rules (service/ops/registry.py), frozen when ops starts."""
 
+    optional: Mapping[str, str]  # endpoint -> the setting holding its limit (no limit work while unset)
+    unlimited: frozenset[str]
+    write_default_exempt: frozenset[str]
 
-UNLIMITED_ENDPOINTS = frozenset({"ops.healthz", "ops.readyz", "metrics.metrics_view"})
+    @classmethod
+    def of(cls, registered: Registry) -> LimitPlan:
+        return cls(dict(registered.optional_limits), OWN_UNLIMITED | registered.unlimited,
+                   frozenset(registered.write_default_exempt))
 
 
 def skip_limiter() -> bool:
@@ -65,10 +72,12 @@ def skip_limiter() -> bool:
     Resolving limits costs about 0.1 ms per request even when none applies, as much as a progress
     cache hit itself; the filter is checked before any of that work.
     """
+    plan = current_app.extensions["ops"]["limits"]
     endpoint = request.endpoint
-    if endpoint == PROGRESS_ENDPOINT:
-        return not current_app.config.get("RATELIMIT_PROGRESS")
-    return endpoint in UNLIMITED_ENDPOINTS
+    setting = plan.optional.get(endpoint)
+    if setting is not None:
+        return not current_app.config.get(setting)
+    return endpoint in plan.unlimited
 
 
 def configure(app: Flask) -> None:
@@ -85,9 +94,6 @@ def configure(app: Flask) -> None:
                                                             "socket_connect_timeout": REDIS_TIMEOUT})
     if skip_limiter not in getattr(limiter, "_request_filters", []):  # one global limiter, many apps (tests)
         limiter.request_filter(skip_limiter)
-
-
-_progress_rule = limiter.limit(progress_limit, exempt_when=progress_unlimited)
 
 
 def worker_processes(environ: Mapping[str, str]) -> int | None:
@@ -121,14 +127,31 @@ def per_process_warning(cfg: Mapping[str, Any], environ: Mapping[str, str]) -> s
             "to share them.")
 
 
-def apply(app: Flask) -> None:
-    """Attaches the endpoint limits defined here to views registered by the feature packages."""
+def apply(app: Flask, plan: LimitPlan) -> None:
+    """Attaches the registered optional limits (those whose setting is set) to the features' views."""
     warning = per_process_warning(app.config, os.environ)
     if warning:
         log.warning(warning)
-    if not (app.config.get("RATELIMIT_ENABLED", True) and app.config.get("RATELIMIT_PROGRESS")):
-        return  # no wrapper at all: the limiter's per-request work is a measurable part of a cache hit
-    view = app.view_functions.get(PROGRESS_ENDPOINT)
-    if view is not None and not getattr(view, "__wrapper-limiter-instance", None):
+    if not app.config.get("RATELIMIT_ENABLED", True):
+        return
+    for endpoint, setting in plan.optional.items():
+        view = app.view_functions.get(endpoint)
+        if not app.config.get(setting) or view is None or getattr(view, "__wrapper-limiter-instance", None):
+            continue  # no wrapper at all: the limiter's per-request work is a measurable part of a cache hit
         # Flask-Limiter checks a decorated limit inside the wrapper it returns: install the wrapper.
-        app.view_functions[PROGRESS_ENDPOINT] = _progress_rule(view)
+        app.view_functions[endpoint] = _optional_rule(setting)(view)
+
+
+_optional_rules: dict[str, Any] = {}
+
+
+def _optional_rule(setting: str):  # noqa: ANN202
+    """The limit in `setting`, read at request time (a test or operator may change it). One decorator per
+    setting for the process: Flask-Limiter keeps decorated limits per view name, and one limiter serves
+    every app, so a new decorator per app would count each request once per app built."""
+    rule = _optional_rules.get(setting)
+    if rule is None:
+        rule = _optional_rules[setting] = limiter.limit(
+            lambda: current_app.config.get(setting) or "1000000/second",
+            exempt_when=lambda: not current_app.config.get(setting))
+    return rule

@@ -1,10 +1,11 @@
 """Security headers added to every response (a view's own headers win).
 
 - JSON and other non-HTML: `default-src 'none'; frame-ancestors 'none'` (nothing to load or frame).
-- HTML: same-origin resources only and no framing, except the widget's iframe page (`/embed/...`),
-  which the origins in WIDGET_ALLOWED_ORIGINS may frame.
-- `Cross-Origin-Resource-Policy: cross-origin` only on what other sites load (the progress JSON, the
-  widget's script and iframe); `same-origin` elsewhere.
+- HTML: same-origin resources only and no framing, except pages under a framable prefix a feature
+  registered (the widget's iframe page): no `X-Frame-Options`, and their view sets the CSP that says who
+  may frame them (a view that forgot gets the no-framing policy).
+- `Cross-Origin-Resource-Policy: cross-origin` only on what other sites load (endpoints and path prefixes
+  the features registered: the progress JSON, the widget's script and iframe); `same-origin` elsewhere.
 - HSTS only in production (a development server on plain HTTP must stay reachable).
 """
 
@@ -15,26 +16,11 @@ from typing import Any
 
 from flask import Response
 
-from service.config import csv
+from service.ops.registry import Registry
 
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 HTML_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}")
-HTML_CSP_NO_FRAMING = HTML_CSP.format(ancestors="'none'")
-# Endpoints and path prefixes that other sites load (the widget helper's routes and the progress JSON).
-CROSS_ORIGIN_ENDPOINTS = {"campaigns.progress"}
-CROSS_ORIGIN_PREFIXES = ("/embed/", "/widget", "/v1/widget")
-EMBED_PREFIXES = ("/embed/",)
-
-
-def frame_ancestors(config: Mapping[str, Any]) -> str:
-    """The CSP `frame-ancestors` source list for the iframe embed, from WIDGET_ALLOWED_ORIGINS."""
-    origins = csv(config.get("WIDGET_ALLOWED_ORIGINS"))
-    if not origins:
-        return "'none'"
-    if "*" in origins:
-        return "https: http:"
-    return " ".join(["'self'", *origins])
+            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
 def static_headers(config: Mapping[str, Any]) -> dict[str, str]:
@@ -50,17 +36,20 @@ def static_headers(config: Mapping[str, Any]) -> dict[str, str]:
 
 
 class HeaderSets:
-    """The headers to add for each kind of response, built once per app: (html, embed, cross-origin)."""
+    """The headers to add for each kind of response, built once per app: (html, embed, cross-origin), and
+    the endpoints and path prefixes of each kind that the features registered."""
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
+    def __init__(self, config: Mapping[str, Any], registered: Registry) -> None:
         static = list(static_headers(config).items())
-        framed_csp = embed_csp(config)
+        self.cross_origin_endpoints = frozenset(registered.cross_origin_endpoints)
+        self.cross_origin_prefixes = tuple(registered.cross_origin_prefixes)
+        self.framable_prefixes = tuple(registered.framable_prefixes)
         self.sets: dict[tuple[bool, bool, bool], tuple[tuple[tuple[str, str], ...], frozenset[str]]] = {}
         for html in (False, True):
             for embed in (False, True):
                 for cross in (False, True):
                     items = list(static)
-                    csp = (framed_csp if embed else HTML_CSP_NO_FRAMING) if html else JSON_CSP
+                    csp = HTML_CSP if html else JSON_CSP
                     items.append(("Content-Security-Policy", csp))
                     if not embed:
                         items.append(("X-Frame-Options", "DENY"))
@@ -73,8 +62,8 @@ def apply(response: Response, present: set[str], path: str, endpoint: str | None
     """Adds the headers the response lacks; `present` holds the lower-cased names it has already."""
     headers = response.headers
     html = (headers.get("Content-Type") or "").startswith("text/html")
-    embed = path.startswith(EMBED_PREFIXES)
-    cross = endpoint in CROSS_ORIGIN_ENDPOINTS or path.startswith(CROSS_ORIGIN_PREFIXES)
+    embed = path.startswith(header_sets.framable_prefixes)
+    cross = endpoint in header_sets.cross_origin_endpoints or path.startswith(header_sets.cross_origin_prefixes)
     items, names = header_sets.sets[(html, embed, cross)]
     raw = getattr(headers, "_list", None)
     if raw is not None and present.isdisjoint(names):
@@ -98,6 +87,3 @@ def _secure_cookies(response: Response) -> None:
     for cookie in cookies:
         response.headers.add("Set-Cookie", cookie if "secure" in cookie.lower() else cookie + "; Secure")
 
-
-def embed_csp(config: Mapping[str, Any]) -> str:
-    return HTML_CSP.format(ancestors=frame_ancestors(config))

@@ -10,7 +10,7 @@ from flask import Response, current_app, request
 from service.api import Blueprint
 from service.errors import Forbidden, Unavailable
 from service.extensions import db, limiter
-from service.ops import health, metrics
+from service.ops import health, metrics, registry
 from service.ops.schemas import HealthSchema, ReadySchema
 
 blp = Blueprint("ops", __name__, description="Health and readiness of the service")
@@ -52,12 +52,8 @@ def metrics_view() -> Response:
     """Prometheus text exposition, for allowed networks or with `Authorization: Bearer METRICS_TOKEN`."""
     if not metrics_allowed():
         raise Forbidden("Metrics are only served to allowed networks or with the metrics token.")
-    try:
-        rows, error = metrics.campaign_rows(db.session), False
-    except Exception:  # noqa: BLE001 - a scrape still answers (database_up 0) when the database is down
-        rows, error = None, True
-        db.session.remove()
-    body, content_type = metrics.exposition(rows, error)
+    gauges = metrics.read_gauges(registry.of(current_app).gauges, db.session, db.session.remove)
+    body, content_type = metrics.exposition(gauges)
     return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})
 
 

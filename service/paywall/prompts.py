@@ -3,7 +3,6 @@ article (the progress loader is the campaigns' own, through their per-process ca
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -31,22 +30,13 @@ def _pick_campaign(session: Session, slug: str, now: datetime) -> str | None:
 
 
 def _banner(session: Session, ctx: Context, slug: str, locale: str | None, now: datetime) -> dict[str, Any] | None:
-    """The campaign's banner in the reader's locale, through the campaigns' per-process progress cache."""
-    from service.campaigns import copy
-    from service.campaigns import services as campaigns
-    from service.campaigns.schemas import ProgressSchema
-
-    norm = copy.normalize_locale(locale)
-
-    def load() -> bytes:
-        campaign = campaigns.get_campaign(session, slug)
-        return ProgressSchema().dumps(campaigns.progress_payload(session, campaign, norm, now)).encode()
+    """The campaign's banner in the reader's locale: the campaigns' progress document (their per-process cache)."""
+    from service.campaigns import serving
 
     try:
-        body = ctx.progress_cache.get((slug, norm), load).body if ctx.progress_cache is not None else load()
+        return serving.progress_document(session, ctx.progress_cache, slug, locale, now).data["banner"]
     except NotFound:
         return None
-    return json.loads(body)["banner"]
 
 
 def paywall_prompt(session: Session, ctx: Context, locale: str | None, article_id: str, reason: str,

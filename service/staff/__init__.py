@@ -26,3 +26,6 @@ def init_app(app) -> None:  # noqa: ANN001
     api.register_blueprint(staff_api.exports)
     api.register_blueprint(staff_api.stats_api)
     cli.init_app(app)
+    from service.ops import registry
+
+    registry.of(app).write_default_exempt.add("staff.replay_webhook")  # signed-in staff, as before issue 12

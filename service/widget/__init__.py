@@ -2,11 +2,10 @@
 
 
 def init_app(app) -> None:  # noqa: ANN001
-    """Registers this package's blueprints, CLI commands and hooks."""
-    from flask_cors import CORS
-
+    """Registers this package's blueprints, CLI commands and hooks, and what ops needs to know of them."""
     from service.config import csv
     from service.extensions import api
+    from service.ops import registry
     from service.widget import assets, cli, models, views  # noqa: F401 - models: the table is in the metadata
 
     app.extensions["widget_js"] = assets.build_widget_js()
@@ -14,14 +13,9 @@ def init_app(app) -> None:  # noqa: ANN001
     app.register_blueprint(views.pages)
     cli.init_app(app)
 
-    # CORS only where a browser on another site reads or posts: the public progress JSON and the beacons.
-    origins = csv(app.config["WIDGET_ALLOWED_ORIGINS"])
-    wildcard = not origins or "*" in origins
-    CORS(app, resources={r"^/v1/campaigns/[^/]+/(progress|events)$": {
-        "origins": "*" if wildcard else origins,
-        "send_wildcard": wildcard,  # '*' rather than the echoed Origin: no Vary, one cached copy
-        "supports_credentials": False,
-        "methods": ["GET", "HEAD", "POST", "OPTIONS"],
-        "allow_headers": ["Content-Type"],
-        "max_age": 86400,
-    }})
+    ops = registry.of(app)
+    # CORS only where a browser on another site posts: the beacons (campaigns register their progress JSON).
+    ops.cors[r"^/v1/campaigns/[^/]+/events$"] = registry.public_cors(csv(app.config["WIDGET_ALLOWED_ORIGINS"]))
+    # Other sites load the script and frame the iframe page; the page sets its own CSP (frame-ancestors).
+    ops.cross_origin_prefixes += [views.EMBED_PREFIX, "/widget"]
+    ops.framable_prefixes.append(views.EMBED_PREFIX)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from service.campaigns import copy
+from service.campaigns import locales
 
 
 def local_day(now: datetime, timezone: str) -> date:
@@ -23,7 +23,7 @@ def local_day(now: datetime, timezone: str) -> date:
 def counted_locale(requested: str | None, default_locale: str, known: Iterable[str]) -> str:
     """The copy locale the reader saw, e.g. 'uk' or 'pt-BR'; the campaign's default for anything else."""
     known = set(known) | {default_locale}
-    for candidate in copy.candidates(requested, default_locale):
+    for candidate in locales.candidates(requested, default_locale):
         if candidate in known:
             return candidate.replace("_", "-")
     return default_locale.replace("_", "-")

@@ -6,6 +6,7 @@ from flask import Blueprint as FlaskBlueprint
 from flask import Response, abort, current_app, render_template, request, url_for
 from markupsafe import Markup
 
+from service import clock
 from service.api import Blueprint, SafeJSONParser
 from service.campaigns import demo as campaign_demo
 from service.config import csv
@@ -29,21 +30,16 @@ class WidgetBlueprint(Blueprint):
 blp = WidgetBlueprint("widget", __name__, url_prefix="/v1/campaigns",
                       description="Embeddable widget: the server-rendered bar and conversion events")
 pages = FlaskBlueprint("widget_pages", __name__, template_folder="templates")
-
-
-def _now():  # noqa: ANN202
-    return current_app.extensions["clock"].now()
+EMBED_PREFIX = "/embed/"  # the iframe page: other sites frame it (its CSP says which)
 
 
 def _banner(slug: str, locale: str | None) -> markup.Banner:
-    return services.banner(db.session, current_app.extensions["progress_cache"], slug, locale, _now())
+    return services.banner(db.session, current_app.extensions["progress_cache"], slug, locale, clock.now())
 
 
 def _short_cache(response: Response) -> Response:
-    cfg = current_app.config
-    response.headers["Cache-Control"] = (
-        f"public, max-age={cfg['PROGRESS_MAX_AGE']}, stale-while-revalidate={cfg['PROGRESS_STALE_WHILE_REVALIDATE']}"
-    )
+    """The progress document's Cache-Control (the bar is made from it) and an ETag of the HTML."""
+    response.headers["Cache-Control"] = current_app.extensions["progress_cache"].cache_control
     response.add_etag()
     return response.make_conditional(request)
 
@@ -70,7 +66,7 @@ def banner_html(slug: str, locale: str | None = None) -> Response:
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")
 def record_event(event: dict, slug: str) -> None:
     """Count an impression or a click of the widget (per campaign, day and locale; no personal data)."""
-    services.record_event(db.session, slug, type_=event["type"], locale=event["locale"], now=_now())
+    services.record_event(db.session, slug, type_=event["type"], locale=event["locale"], now=clock.now())
     db.session.commit()
 
 
@@ -101,7 +97,7 @@ def widget_js_versioned(version: str) -> Response:
     return _script(f"public, max-age={current_app.config['WIDGET_JS_MAX_AGE']}")
 
 
-@pages.get("/embed/campaigns/<slug>")
+@pages.get(EMBED_PREFIX + "campaigns/<slug>")
 def embed(slug: str) -> Response:
     """The bar as a page of its own, for CMSs that allow iframes but not scripts."""
     locale = request.args.get("locale")

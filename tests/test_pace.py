@@ -1,10 +1,10 @@
-"""Status, stage, days left and pace of a campaign (service/campaigns/progress.py)."""
+"""Status, stage, days left and pace of a campaign (service/campaigns/pace.py)."""
 
 from datetime import UTC, date, datetime
 
 import pytest
 
-from service.campaigns.progress import compute
+from service.campaigns.pace import compute
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 END = datetime(2026, 1, 1, tzinfo=UTC)

@@ -1,8 +1,10 @@
-"""Keeps Campaign.members_counted and the daily roll-ups in step with members, in the same transaction.
+"""The stored count: keeps Campaign.members_counted and the daily roll-ups in step with members, in the
+same transaction (the rule itself is counting.py, pure).
 
-Any flush that adds, changes or deletes a Member applies counting.change(before, after) to every
-campaign, so no code path that writes members can forget the count. Bulk writes that bypass the ORM
-(the demo seeder, imports) call `recount()` afterwards.
+Any flush of the app's sessions (`install(sessions)` on Flask-SQLAlchemy's session factory, so requests,
+CLI commands, the seeder and tests' sessions alike) that adds, changes or deletes a Member applies
+counting.change(before, after) to every campaign, so no code path that writes members can forget the
+count. Bulk writes that bypass the ORM (the demo seeder, imports) call `recount()` afterwards.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from typing import Any
 from sqlalchemy import delete, event, func, insert, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
-from service.campaigns.counting import Key, MemberFacts, Window, change, contributions, net_count
+from service import clock
+from service.campaigns.counting import Key, MemberFacts, Window, change, contributions, net_count, total
 from service.campaigns.models import Campaign, CampaignDaily, CountAdjustment
+from service.db import aware
 from service.members.models import Member
 
 FACT_ATTRS = ("first_paid_at", "ended_at", "first_payment_reversed_at", "plan", "locale", "source")
@@ -100,9 +104,9 @@ def _after_flush(session: Session, flush_context: Any) -> None:
                Campaign.__table__.c.timezone, Campaign.__table__.c.count_mode).order_by(Campaign.__table__.c.id)
     ).all()
     touched = session.info.setdefault("counter_touched", set())
-    now = _now(session)
+    now = clock.now()  # a session of the app: there is an app context
     for cid, starts_at, ends_at, tz, mode in campaigns:
-        window = Window(_aware(starts_at), _aware(ends_at), tz, mode)
+        window = Window(aware(starts_at), aware(ends_at), tz, mode)  # type: ignore[arg-type]
         total: Counter[Key] = Counter()
         for before, after in changes:
             total.update(change(before, after, window))
@@ -121,27 +125,13 @@ def _after_flush_postexec(session: Session, flush_context: Any) -> None:
             session.expire(obj, ["members_counted", "updated_at"])
 
 
-def _aware(value: datetime) -> datetime:
-    from service.db import UTCDateTime
-
-    return UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]
-
-
-def _now(session: Session) -> datetime:
-    """The app's clock when there is an app (tests freeze it), else the wall clock."""
-    from flask import current_app, has_app_context
-
-    if has_app_context() and "clock" in current_app.extensions:
-        return current_app.extensions["clock"].now()
-    from datetime import UTC
-
-    return datetime.now(UTC)
-
-
-def install() -> None:
-    if not event.contains(Session, "after_flush", _after_flush):
-        event.listen(Session, "after_flush", _after_flush)
-        event.listen(Session, "after_flush_postexec", _after_flush_postexec)
+def install(sessions: scoped_session | sessionmaker) -> None:
+    """Keep the count on every flush of the sessions this factory (or scoped registry) makes; once per
+    factory (Flask-SQLAlchemy's `db.session` is one registry for every app in the process)."""
+    factory = sessions.session_factory if isinstance(sessions, scoped_session) else sessions
+    if not event.contains(factory, "after_flush", _after_flush):
+        event.listen(factory, "after_flush", _after_flush)
+        event.listen(factory, "after_flush_postexec", _after_flush_postexec)
 
 
 def recount(session: Session, campaign: Campaign, now: datetime) -> int:
@@ -176,4 +166,4 @@ def recount(session: Session, campaign: Campaign, now: datetime) -> int:
     session.execute(update(Campaign).where(Campaign.id == campaign.id)
                     .values(members_counted=counted, adjustments_total=int(adjustments or 0)))
     session.expire(campaign)
-    return max(0, counted + int(adjustments or 0))
+    return total(counted, int(adjustments or 0))

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
-class Progress:
+class Pace:
     count: int
     goal: int
     remaining: int
@@ -55,7 +55,7 @@ def average_window(now: datetime, starts_at: datetime, timezone: str) -> tuple[d
 
 
 def compute(*, count: int, goal: int, starts_at: datetime, ends_at: datetime, timezone: str,
-            now: datetime, net_last_7d: int = 0) -> Progress:
+            now: datetime, net_last_7d: int = 0) -> Pace:
     remaining = max(0, goal - count)
     percent_of_goal = math.floor(count * 1000 / goal) / 10  # rounded down: 100% only at the goal
     percent = min(100.0, percent_of_goal)
@@ -94,7 +94,7 @@ def compute(*, count: int, goal: int, starts_at: datetime, ends_at: datetime, ti
     if remaining > 0 and raw_average > 0 and status == "active":
         projected = today + timedelta(days=math.ceil(remaining / raw_average))
 
-    return Progress(count=count, goal=goal, remaining=remaining, percent=percent,
+    return Pace(count=count, goal=goal, remaining=remaining, percent=percent,
                     percent_of_goal=percent_of_goal, status=status, stage=stage, days_left=days_left,
                     deadline=deadline, daily_needed=daily_needed, daily_average_7d=round(raw_average, 1),
                     projected_reach_date=projected)
