@@ -124,3 +124,19 @@ def test_address_matching():
     assert metrics.address_allowed("::ffff:10.2.3.4", nets)
     assert not metrics.address_allowed("192.0.2.1", nets) and not metrics.address_allowed("junk", nets)
     assert not metrics.address_allowed(None, nets)
+
+
+def test_an_empty_multiprocess_setting_serves_metrics_from_this_process(database_url):
+    """PROMETHEUS_MULTIPROC_DIR="" (how the bench and a plain `flask run` may leave it) means one process:
+    whichever feature is set up first, nothing may load prometheus-client before ops has read that setting."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from service import create_app\n"
+            f"app = create_app({{'DATABASE_URL': {database_url!r}, 'SERVICE_ENV': 'test', 'LOG_LEVEL': 'WARNING'}})\n"
+            "r = app.test_client().get('/metrics')\n"
+            "assert r.status_code == 200 and b'campaign_members' in r.data, r.data\n")
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": ""}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)  # noqa: S603
+    assert done.returncode == 0, done.stderr[-2000:]

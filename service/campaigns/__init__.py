@@ -28,5 +28,5 @@ def init_app(app) -> None:  # noqa: ANN001
     ops.optional_limits[serving.ENDPOINT] = "RATELIMIT_PROGRESS"
     ops.quiet_endpoints.add(serving.ENDPOINT)
     ops.counted_caches[serving.ENDPOINT] = progress_cache
-    ops.gauges.append(gauges.campaign_gauges)
+    ops.gauges.append(gauges.CAMPAIGN_GAUGES)
     ops.fast_route = registry.FastRoute(serving.ENDPOINT, serving.path_key, progress_cache)

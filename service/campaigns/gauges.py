@@ -1,28 +1,27 @@
-"""The campaigns' metric gauges, read at scrape time (ops/metrics.py asks every registered source)."""
+"""The campaigns' metric gauges (registered with ops, read at scrape time): the banner's count and the goal
+per campaign. Plain rows; ops/metrics.py turns them into Prometheus gauges."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import select
 
 from service.campaigns.counting import total
 from service.campaigns.models import Campaign
+from service.ops.registry import Gauges
 
 
-def campaign_gauges(session: Any) -> list[Metric]:
-    """`campaign_members` (the banner's count) and `campaign_goal` per campaign; no samples when `session` is
-    None (the database did not answer)."""
-    count = GaugeMetricFamily("campaign_members", "Current count toward the goal", labels=["campaign"])
-    goal = GaugeMetricFamily("campaign_goal", "The campaign's goal", labels=["campaign"])
-    if session is not None:
-        try:
-            rows = session.execute(select(Campaign.slug, Campaign.members_counted, Campaign.adjustments_total,
-                                          Campaign.goal)).all()
-        finally:
-            session.rollback()
-        for slug, counted, adjusted, target in rows:
-            count.add_metric([slug], total(counted, adjusted))
-            goal.add_metric([slug], target)
-    return [count, goal]
+def counts_and_goals(session: Any) -> list[tuple[str, int, int]]:
+    """(slug, count, goal) of every campaign; the read is ended here."""
+    try:
+        rows = session.execute(select(Campaign.slug, Campaign.members_counted, Campaign.adjustments_total,
+                                      Campaign.goal)).all()
+    finally:
+        session.rollback()
+    return [(slug, total(counted, adjusted), goal) for slug, counted, adjusted, goal in rows]
+
+
+CAMPAIGN_GAUGES = Gauges(label="campaign", families=(("campaign_members", "Current count toward the goal"),
+                                                      ("campaign_goal", "The campaign's goal")),
+                         read=counts_and_goals)

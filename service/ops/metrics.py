@@ -34,6 +34,8 @@ from prometheus_client import (  # noqa: E402 - after the environment check abov
 )
 from prometheus_client.core import GaugeMetricFamily, Metric  # noqa: E402
 
+from service.ops.registry import Gauges  # noqa: E402
+
 disable_created_metrics()  # `*_created` series double the scrape for no use here
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
@@ -114,19 +116,23 @@ class ScrapeGauges:
         yield up
 
 
-def read_gauges(sources: Iterable[Callable[[Any], Iterable[Metric]]], session: Any,
-                discard: Callable[[], None]) -> ScrapeGauges:
-    """Each source's families read with `session`; a source that fails (the database is down) gives its
-    families without samples, `discard` drops the broken session, and database_up says 0."""
+def read_gauges(sources: Iterable[Gauges], session: Any, discard: Callable[[], None]) -> ScrapeGauges:
+    """Each registered source read with `session`; one that fails (the database is down) gives its families
+    without samples, `discard` drops the broken session, and database_up says 0."""
     families: list[Metric] = []
     error = False
     for source in sources:
         try:
-            families += source(session)
+            rows = list(source.read(session))
         except Exception:  # noqa: BLE001 - a scrape still answers (database_up 0) when the database is down
             error = True
             discard()
-            families += source(None)
+            rows = []
+        gauges = [GaugeMetricFamily(name, text, labels=[source.label]) for name, text in source.families]
+        for label, *values in rows:
+            for gauge, value in zip(gauges, values, strict=True):
+                gauge.add_metric([label], value)
+        families += gauges
     return ScrapeGauges(families, error)
 
 

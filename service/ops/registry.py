@@ -20,7 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Fallback = Callable[[BaseException], Any]  # the degraded response, or None for the default 503
-Gauges = Callable[[Any], Iterable[Any]]  # (session, or None when the database failed) -> metric families
+
+
+@dataclass(frozen=True)
+class Gauges:
+    """Gauge families read together at scrape time: `read(session)` gives rows of (label value, then one value
+    per family); ops/metrics.py makes the Prometheus families (features need no Prometheus code)."""
+
+    label: str
+    families: tuple[tuple[str, str], ...]  # (name, help) per value column
+    read: Callable[[Any], Iterable[tuple]]
 
 
 @dataclass(frozen=True)
