@@ -7,12 +7,10 @@ Skipped when /usr/bin/chromium is missing, unless REQUIRE_BROWSER=1 (CI), where 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
-from werkzeug.serving import make_server
 
 from service.campaigns import demo, seed
 from service.staff import adjustments
@@ -22,6 +20,7 @@ from tests.staff_support import (
     fast_hashing,  # noqa: F401 - autouse fixture
     make_staff,
 )
+from tests.support import ThreadedServer
 
 pytestmark = pytest.mark.browser
 
@@ -57,13 +56,8 @@ def living_demo(app, session, clock):
 
 @pytest.fixture
 def server(app, living_demo) -> Iterator[str]:
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
+    with ThreadedServer(app) as httpd:
+        yield httpd.url
 
 
 def test_sign_in_dashboard_charts_and_live_copy_preview(browser, server, artifacts_dir):

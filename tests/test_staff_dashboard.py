@@ -343,30 +343,21 @@ def test_anonymous_form_post_goes_to_sign_in_without_a_way_back_to_the_post(clie
 
 def test_roll_up_aggregates_are_cached_per_counter_state(app, client, session, clock, spring):
     """Repeated views do not re-read the roll-ups; a counted change shows at once."""
-    from sqlalchemy import event
-
     from service.extensions import db
     from tests import factories
     from tests.staff_support import at
+    from tests.support import Statements
 
     signed_in(client, session, clock, "viewer")
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with Statements(db.engine) as s:
         client.get("/staff/campaigns/spring")
-        first = [s for s in statements if "campaign_daily" in s]
-        statements.clear()
+        first = [q for q in s.sql if "campaign_daily" in q]
+        s.sql.clear()
         client.get("/staff/campaigns/spring")
-        again = [s for s in statements if "campaign_daily" in s and "GROUP BY" in s and "day >=" not in s]
+        again = [q for q in s.sql if "campaign_daily" in q and "GROUP BY" in q and "day >=" not in q]
         assert first and not again
         factories.member(session, clock.now(), first_paid_at=at(2025, 5, 31), plan="lifetime", locale="en")
         session.commit()
         html = client.get("/staff/campaigns/spring").get_data(as_text=True)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert text_of(html, "count") == "23" and "<td>lifetime</td>" in html
     assert app.extensions["staff_dashboard_cache"].hits >= 1

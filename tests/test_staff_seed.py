@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from service.campaigns import count_storage, demo, seed
 from service.campaigns.models import Campaign, CampaignDaily
@@ -17,6 +17,7 @@ from tests.staff_support import (
     fast_hashing,  # noqa: F401 - autouse fixture
     signed_in,
 )
+from tests.support import Statements
 
 
 @pytest.fixture
@@ -93,23 +94,14 @@ def test_dashboard_reads_roll_ups_never_members(client, session, clock, demo_cam
     seed.seed_signups(session, demo_campaign, 500, clock.now())
     session.commit()
     signed_in(client, session, clock, "admin")
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        statements.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with Statements(db.engine) as s:
         for path in ("/staff/campaigns/members-25k", "/v1/staff/campaigns/members-25k/stats",
                      "/staff/campaigns/members-25k/signups.csv", "/staff/"):
             assert client.get(path).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert statements
-    touching = [s for s in statements if re.search(r"\bmembers\b", s)]
+    assert s.sql
+    touching = [q for q in s.sql if re.search(r"\bmembers\b", q)]
     assert not touching, touching
-    assert len(statements) < 60  # a fixed number of queries, whatever the data
+    assert len(s.sql) < 60  # a fixed number of queries, whatever the data
 
 
 def test_seed_rows_are_reproducible():
