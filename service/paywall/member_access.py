@@ -83,12 +83,6 @@ def member_summary(member: Member | MemberFacts, *, with_email: bool = False) ->
     return out
 
 
-def sign_out_everywhere(member: Member, now: datetime) -> None:
-    """Every token issued so far stops working (ORM assignment, so hooks see the change)."""
-    member.token_version = (member.token_version or 1) + 1
-    member.updated_at = now
-
-
 def member_by_email(session: Session, email: str) -> Member:
     member = session.scalar(select(Member).where(Member.email == normalize_email(email)))
     if member is None:

@@ -11,6 +11,7 @@ from service import clock
 from service.api import Blueprint
 from service.errors import problem
 from service.extensions import db, limiter
+from service.members import records
 from service.members.models import Member
 from service.paywall import billing, claims, member_access, signin
 from service.paywall.access import Context, add_prompt, decide_access
@@ -166,7 +167,7 @@ def members_me() -> tuple[dict[str, Any], int, dict[str, str]]:
 def sign_out_everywhere() -> None:
     """Revoke every member token issued so far (including this one)."""
     member = member_access.require_member(db.session, _ctx().settings, _bearer(), clock.now())
-    member_access.sign_out_everywhere(member, clock.now())
+    records.revoke_tokens(member, clock.now())
     db.session.commit()
 
 
