@@ -130,6 +130,9 @@ SETTINGS: dict[str, Setting] = {
         "", str,
         "Where the paywall prompt leads when the campaign has no call-to-action URL; empty: PUBLIC_BASE_URL +"
         " `/join` (https in production)"),
+    "JOIN_PLANS_CACHE_SECONDS": Setting(
+        600.0, float,
+        "Seconds a worker keeps the plans' amounts and intervals read from Stripe for the join page"),
     "PAYWALL_CACHE_SECONDS": Setting(
         30.0, float,
         "Seconds a worker keeps the section visibility defaults before reading them again"),
