@@ -176,6 +176,24 @@ SETTINGS: dict[str, Setting] = {
     "DB_CONNECT_TIMEOUT": Setting(5, int, "Seconds to wait for a PostgreSQL connection"),
     "HSTS_MAX_AGE": Setting(31_536_000, int, "`Strict-Transport-Security` max-age in production, in seconds"),
     "MAX_CONTENT_LENGTH": Setting(1024 * 1024, int, "Largest request body, in bytes (larger: 413)"),
+    # Data rights (service/privacy): erasure and retention (`flask --app service purge`, docs/operations.md).
+    "ERASE_STRIPE_CUSTOMER": Setting(
+        False, flag,
+        "`true`: erasing a member also deletes their Stripe customers (Stripe then cancels their subscriptions)"),
+    "ERASURE_LINK_TTL_MINUTES": Setting(60.0, float, "Minutes the mailed link that confirms an erasure stays usable"),
+    "RETENTION_METER_READS_DAYS": Setting(
+        0, int,
+        "Days meter reads are kept; 0: METER_PERIOD_DAYS (the meter needs them that long: less is refused)"),
+    "RETENTION_SIGNIN_LINKS_DAYS": Setting(
+        30, int, "Days sign-in links (used or not) are kept, then deleted; at least 1 (the sign-in quota reads them)"),
+    "RETENTION_MAIL_BODY_DAYS": Setting(
+        30, int, "Days the subject and body of mail are kept; then blanked (address, time and state stay)"),
+    "RETENTION_WEBHOOK_PAYLOAD_DAYS": Setting(
+        90, int,
+        "Days the raw body of an applied or ignored Stripe event is kept; then blanked (id, type, outcome stay)"),
+    "RETENTION_WIDGET_DAYS": Setting(
+        0, int,
+        "Days widget impression and click counters are kept; 0: always (they hold no personal data)"),
 }
 
 # Settings that must not keep their development default in production (the value: that default).

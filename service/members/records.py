@@ -17,8 +17,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from service.db import Base
-from service.members import identity
-from service.members.models import Member, MemberStatusChange
+from service.members import identity, tombstones
+from service.members.models import Member, MemberStatusChange, Subscription
 from service.members.status import MemberState, has_membership
 
 _UNKNOWN: Any = object()
@@ -121,6 +121,22 @@ def apply_state(session: Session, member: Member, state: MemberState, *, at: dat
     if changes:
         member.updated_at = now
     return changes
+
+
+def erase(session: Session, member: Member, now: datetime) -> str:
+    """The person's personal data leaves the member row (erasure, service/privacy): the address becomes a
+    reserved placeholder, the reader ids of its subscriptions are blanked, checkout trust is dropped (no
+    claim signs the row in again) and every token is revoked. The counting facts (first_paid_at, ended_at,
+    first_payment_reversed_at, plan, locale, source) and the status history stay, so the campaign counters
+    and roll-ups do not move. Returns the erased address."""
+    erased = member.email
+    member.email = tombstones.erased_email(member.id)
+    member.created_by_customer, member.provisional_until = None, None
+    revoke_tokens(member, now)
+    session.execute(update(Subscription).where(Subscription.member_id == member.id, Subscription.reader_id != "")
+                    .values(reader_id="", updated_at=now))
+    session.flush()
+    return erased
 
 
 def merge(session: Session, member: Member, into_id: int) -> bool:

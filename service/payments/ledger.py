@@ -55,7 +55,7 @@ def apply_event(session: Session, event: dict[str, Any], settings: PaymentSettin
         before_finish("ignored")
         return "ignored", {}
     ctx = apply.Context(session=session, now=now, at=events.ts(event["created"]),  # type: ignore[arg-type]
-                        event_id=event["id"], prices=settings.prices)
+                        event_id=event["id"], prices=settings.prices, erasure_key=settings.erasure_key)
     outcome = handler(ctx, events.event_object(event))
     before_finish(outcome)
     return outcome, apply.finish(ctx)
@@ -160,6 +160,9 @@ def replay(session: Session, *, failed: bool, event_ids: Iterable[str], settings
         session.rollback()
         if raw is None:
             yield Applied(event_id, "", "missing", error="no such event in the ledger")
+            continue
+        if not raw:  # blanked by retention or an erasure (service/privacy): ids and outcomes only
+            yield Applied(event_id, "", "missing", error="the event's payload was purged")
             continue
         event = json.loads(raw)
         try:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.config import csv
+from service.members import tombstones
 from service.urls import origin
 
 
@@ -17,6 +18,7 @@ class PaymentSettings:
     webhook_secrets: tuple[str, ...]
     tolerance: int = 300
     allowed_origins: tuple[str, ...] = ()
+    erasure_key: bytes = b""  # HMAC key of email tombstones, from SECRET_KEY (members/tombstones.py)
 
     @property
     def plans(self) -> dict[str, str]:
@@ -41,4 +43,5 @@ def settings_from(config: Mapping[str, Any]) -> PaymentSettings:
         webhook_secrets=tuple(csv(config.get("STRIPE_WEBHOOK_SECRET") or "")),
         tolerance=int(config.get("STRIPE_WEBHOOK_TOLERANCE") or 300),
         allowed_origins=tuple(o for o in map(origin, csv(config.get("SITE_ALLOWED_ORIGINS") or "")) if o),
+        erasure_key=tombstones.email_key(str(config.get("SECRET_KEY") or "")),
     )
