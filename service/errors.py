@@ -33,6 +33,15 @@ class NotFound(DomainError):
     title = "Not found"
 
 
+class Gone(NotFound):
+    """It existed and was retired on purpose (an archived campaign): 410, and still a NotFound to callers
+    that only need "nothing to show"."""
+
+    status = 410
+    type = "gone"
+    title = "Gone"
+
+
 class Invalid(DomainError):
     status = 422
     type = "validation-error"

@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from service.campaigns import count_storage, demo, services
+from service.campaigns import admin, count_storage, demo, services
 from service.campaigns.models import Campaign
 from service.cli_support import DATE, by_option, domain_errors
 from service.clock import now
@@ -46,10 +46,13 @@ def list_campaigns():  # noqa: ANN201
     if not rows:
         click.echo("No campaigns. Create one with `flask --app service campaign create` or `flask --app service demo`.")
         return
-    click.echo(f"{'slug':<24} {'count':>9} {'goal':>9}  {'mode':<5} window")
+    click.echo(f"{'slug':<24} {'count':>9} {'goal':>9}  {'mode':<5} first day .. last day (time zone)")
     for c in rows:
+        first, last = admin.local_days(c)  # the days as staff entered them, in the campaign's own zone
+        archived = "  archived" if c.archived_at is not None else ""
         click.echo(f"{c.slug:<24} {c.count:>9,} {c.goal:>9,}  {c.count_mode:<5} "
-                   f"{c.starts_at:%Y-%m-%d} .. {c.ends_at:%Y-%m-%d} (end exclusive, UTC)")
+                   f"{first:%Y-%m-%d} .. {last:%Y-%m-%d} ({c.timezone}){archived}")
+
 
 
 @campaign_cli.command("adjust")
@@ -63,6 +66,10 @@ def adjust(slug, delta, reason, by):  # noqa: ANN001,ANN201
     from service.staff import adjustments as staff
 
     campaign = services.get_campaign(db.session, slug)
+    raw = campaign.members_counted + campaign.adjustments_total  # the count before it is floored at 0
+    if raw + delta < 0:
+        click.echo(f"Warning: this adjustment takes the count of {slug} below zero ({raw:,} -> {raw + delta:,});"
+                   " it shows as 0 until members make up the difference.", err=True)
     staff.add_adjustment(db.session, campaign, delta=delta, reason=reason, actor=by, via="cli", now=now())
     db.session.commit()
     click.echo(f"Adjusted {slug} by {delta:+,}: count is now {campaign.count:,}")
@@ -116,5 +123,8 @@ def demo_command(signups, more):  # noqa: ANN001,ANN201
 
 
 def init_app(app) -> None:  # noqa: ANN001
+    from service.campaigns import cli_admin  # campaign edit|archive|unarchive|delete
+
+    cli_admin.register(campaign_cli)
     app.cli.add_command(campaign_cli)
     app.cli.add_command(demo_command)

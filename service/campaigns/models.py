@@ -42,6 +42,7 @@ class Campaign(Base):
     adjustments_total: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    archived_at: Mapped[datetime | None]  # archived: 410 on its public endpoints, never the paywall's
 
     @property
     def count(self) -> int:

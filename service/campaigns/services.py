@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from service import urls
 from service.campaigns import builtin, count_storage, locales, pace, wording
 from service.campaigns.models import COUNT_MODES, STAGES, BannerCopy, Campaign, CampaignDaily, CountAdjustment
-from service.errors import Conflict, Invalid, NotFound
+from service.errors import Conflict, Gone, Invalid, NotFound
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 MAX_GOAL = 1_000_000_000
@@ -35,6 +35,14 @@ def get_campaign(session: Session, slug: str) -> Campaign:
     campaign = session.scalar(select(Campaign).where(Campaign.slug == slug)) if SLUG_RE.match(slug) else None
     if campaign is None:
         raise NotFound(f"No campaign with slug '{slug[:64]}'.")
+    return campaign
+
+
+def get_public_campaign(session: Session, slug: str) -> Campaign:
+    """The campaign a public endpoint serves: NotFound for an unknown slug, Gone (410) for an archived one."""
+    campaign = get_campaign(session, slug)
+    if campaign.archived_at is not None:
+        raise Gone(f"The campaign '{campaign.slug}' has ended and was archived.")
     return campaign
 
 

@@ -74,7 +74,7 @@ def render(session: Session, key: Key, now: datetime) -> bytes:
     slug, locale = key
     opened = not (session() if isinstance(session, scoped_session) else session).in_transaction()
     try:
-        campaign = services.get_campaign(session, slug)
+        campaign = services.get_public_campaign(session, slug)  # 404 unknown, 410 archived
         return _schema.dumps(services.document_data(session, campaign, locale, now), ensure_ascii=False).encode()
     finally:
         if opened:

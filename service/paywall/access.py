@@ -92,14 +92,16 @@ def decide_access(session: Session, ctx: Context, *, article: dict[str, Any], me
         "entitlement": entitlement,
     }
     if with_prompt:
-        add_prompt(session, ctx, payload, article_id=article["id"], locale=locale, now=now)
+        add_prompt(session, ctx, payload, article_id=article["id"], locale=locale, now=now,
+                   section=article.get("section"))
     return payload
 
 
 def add_prompt(session: Session, ctx: Context, payload: dict[str, Any], *, article_id: str, locale: str | None,
-               now: datetime) -> dict[str, Any]:
+               now: datetime, section: str | None = None) -> dict[str, Any]:
     """Fill `prompt` when the wall shows or the meter runs low (see rules.show_prompt)."""
     remaining = payload["meter"]["remaining"] if payload["meter"] else None
     if rules.show_prompt(payload["access"], payload["reason"], remaining):
-        payload["prompt"] = paywall_prompt(session, ctx, locale, article_id, payload["reason"], now)
+        payload["prompt"] = paywall_prompt(session, ctx, locale, article_id, payload["reason"], now,
+                                           section=section)
     return payload

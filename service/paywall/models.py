@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base
@@ -66,4 +66,16 @@ class SectionDefault(Base):
 
     section: Mapped[str] = mapped_column(String(100), primary_key=True)
     visibility: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime]
+
+
+class PaywallCampaign(Base):
+    """The campaign whose appeal the paywall shows in a site section (`section` '' : every section without a
+    choice of its own), chosen by an admin; PAYWALL_CAMPAIGN is the default when there is none."""
+
+    __tablename__ = "paywall_campaigns"
+
+    section: Mapped[str] = mapped_column(String(100), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    updated_by: Mapped[str] = mapped_column(String(320))
     updated_at: Mapped[datetime]

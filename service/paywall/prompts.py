@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.errors import NotFound
@@ -20,13 +19,14 @@ FALLBACK_PROMPT = {"headline": "Become a member", "body": "Members read every ar
                    "possible.", "cta_label": "Become a member"}
 
 
-def _pick_campaign(session: Session, slug: str, now: datetime) -> str | None:
-    from service.campaigns.models import Campaign
+def pick_campaign(session: Session, ctx: Context, section: str | None, now: datetime) -> str | None:
+    """The campaign of the section's prompt: chosen by an admin, else PAYWALL_CAMPAIGN (campaign_choice.py),
+    read once per PAYWALL_CACHE_SECONDS per process."""
+    from service.paywall import campaign_choice
 
-    if slug:
-        return session.scalar(select(Campaign.slug).where(Campaign.slug == slug))
-    return session.scalar(select(Campaign.slug).where(Campaign.starts_at <= now, Campaign.ends_at > now)
-                          .order_by(Campaign.starts_at.desc(), Campaign.id.desc()).limit(1))
+    choice = ctx.campaign.get(lambda: campaign_choice.load(session, ctx.settings.campaign_slug, now))
+    return choice.slug_for(section)
+
 
 
 def _banner(session: Session, ctx: Context, slug: str, locale: str | None, now: datetime) -> dict[str, Any] | None:
@@ -40,14 +40,14 @@ def _banner(session: Session, ctx: Context, slug: str, locale: str | None, now: 
 
 
 def paywall_prompt(session: Session, ctx: Context, locale: str | None, article_id: str, reason: str,
-                   now: datetime) -> dict[str, Any]:
+                   now: datetime, section: str | None = None) -> dict[str, Any]:
     """The campaign's appeal in the reader's locale, with a checkout link naming campaign and article.
 
     The link starts from the banner's http(s) CTA URL (the progress payload already drops any other), else the
     configured join URL: a `javascript:` URL stored in an old row never becomes `checkout_url`."""
     from service.campaigns.services import banner_link
 
-    slug = ctx.campaign.get(lambda: _pick_campaign(session, ctx.settings.campaign_slug, now))
+    slug = pick_campaign(session, ctx, section, now)
     banner = _banner(session, ctx, slug, locale, now) if slug else None
     if banner is None:
         banner = {**FALLBACK_PROMPT, "cta_url": "", "locale": "en", "dir": "ltr"}

@@ -76,7 +76,8 @@ def access(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
                             reader_id=body["reader_id"], locale=body["locale"], now=now, with_prompt=False)
     if db.session.registry.has():  # a member answered from the member cache never opened a session
         db.session.commit()  # the meter's read is stored (and its lock released) before the copy is rendered
-    add_prompt(db.session, ctx, payload, article_id=body["article"]["id"], locale=body["locale"], now=now)
+    add_prompt(db.session, ctx, payload, article_id=body["article"]["id"], locale=body["locale"], now=now,
+               section=body["article"].get("section"))
     return payload, 200, {"Cache-Control": "no-store"}
 
 

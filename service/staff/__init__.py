@@ -16,6 +16,8 @@ def init_app(app) -> None:  # noqa: ANN001
     if app.config.get("SERVICE_ENV") == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
     app.extensions["staff_dashboard_cache"] = AggregateCache(ttl=float(app.config["STAFF_DASHBOARD_CACHE_SECONDS"]))
+    from service.staff import campaign_pages  # noqa: F401 - campaign settings and the paywall's campaign
+
     app.register_blueprint(views.bp)
     api.spec.components.security_scheme(
         "staffToken", {"type": "http", "scheme": "bearer",
@@ -25,6 +27,9 @@ def init_app(app) -> None:  # noqa: ANN001
                          "description": "The session cookie of a staff member signed in at /staff/login"})
     api.register_blueprint(staff_api.exports)
     api.register_blueprint(staff_api.stats_api)
+    from service.staff import campaigns_api
+
+    api.register_blueprint(campaigns_api.blp)
     cli.init_app(app)
     from service.ops import registry
 

@@ -24,7 +24,7 @@ def banner(session: Session, cache: ProgressCache, slug: str, locale: str | None
 
 def record_event(session: Session, slug: str, *, type_: str, locale: str | None, now: datetime) -> None:
     """Add one to the day's counter: a single INSERT ... ON CONFLICT DO UPDATE, safe under concurrency."""
-    campaign = campaigns.get_campaign(session, slug)
+    campaign = campaigns.get_public_campaign(session, slug)  # an archived campaign counts nothing (410)
     known = session.scalars(select(BannerCopy.locale).where(BannerCopy.campaign_id == campaign.id).distinct())
     values = {
         "campaign_id": campaign.id,

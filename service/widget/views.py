@@ -103,8 +103,8 @@ def embed(slug: str) -> Response:
     locale = request.args.get("locale")
     try:
         b, status = _banner(slug, locale), 200
-    except NotFound:
-        b, status = None, 404  # an empty page that reports height 0: the frame collapses
+    except NotFound as exc:  # unknown (404) or archived (410): an empty page that reports height 0, the frame collapses
+        b, status = None, exc.status
     html = render_template("widget/embed.html", b=b, s=markup.STYLES, slug=slug,
                            frame_script=Markup(assets.FRAME_SCRIPT),  # noqa: S704 - a constant of ours
                            events_url=url_for("widget.record_event", slug=slug))
