@@ -189,6 +189,63 @@ def checkout_session(id: str, customer: str, subscription: str, *, email: str | 
     return obj
 
 
+def payment_session(id: str, payment_intent: str, *, email: str | None, metadata: dict[str, str],  # noqa: A002
+                    amount: int, currency: str = "usd", customer: str | None = None, created: datetime | int,
+                    payment_status: str = "paid", livemode: bool = False) -> dict[str, Any]:
+    """A completed payment-mode Checkout Session (a one-time contribution or gift)."""
+    obj = fixture("checkout_session")
+    obj.update(id=id, customer=customer, subscription=None, mode="payment", status="complete",
+               payment_status=payment_status, metadata=metadata, created=unix(created),
+               expires_at=unix(created) + 86400, livemode=livemode, payment_intent=payment_intent,
+               amount_total=amount, amount_subtotal=amount, currency=currency, customer_email=None, url=None)
+    obj["customer_details"] = {**obj["customer_details"], "email": email}
+    return obj
+
+
+def payment_intent(id: str, *, amount: int, currency: str = "usd", metadata: dict[str, str],  # noqa: A002
+                   customer: str | None = None, email: str | None = None, created: datetime | int,
+                   livemode: bool = False) -> dict[str, Any]:
+    """A succeeded payment intent (fixture payment_intent.json)."""
+    obj = fixture("payment_intent")
+    obj.update(id=id, amount=amount, amount_received=amount, currency=currency, metadata=metadata,
+               customer=customer, receipt_email=email, created=unix(created), livemode=livemode,
+               status="succeeded", latest_charge=f"ch_{id}")
+    return obj
+
+
+@dataclass
+class Contribution:
+    """Events of one one-time contribution: `completed` (Checkout), `succeeded` (its payment intent),
+    `refunded` (a full refund of its charge)."""
+
+    n: int = 1
+    email: str | None = "giver1@example.org"
+    amount: int = 1000
+    currency: str = "usd"
+    campaign: str = "members-25k"
+    start: datetime = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+    customer: str | None = None
+
+    @property
+    def payment_intent(self) -> str:
+        return f"pi_C{self.n}"
+
+    def events(self) -> dict[str, dict[str, Any]]:
+        md = {"kind": "contribution", "campaign": self.campaign}
+        t, pi = self.start, self.payment_intent
+        return {
+            "completed": build_event("checkout.session.completed", payment_session(
+                f"cs_C{self.n}", pi, email=self.email, metadata=md, amount=self.amount, currency=self.currency,
+                customer=self.customer, created=t), created=t + timedelta(seconds=5), id=f"evt_C{self.n}_completed"),
+            "succeeded": build_event("payment_intent.succeeded", payment_intent(
+                pi, amount=self.amount, currency=self.currency, metadata=md, customer=self.customer, created=t),
+                created=t + timedelta(seconds=4), id=f"evt_C{self.n}_succeeded"),
+            "refunded": build_event("charge.refunded", charge(
+                f"ch_{pi}", pi, amount=self.amount, amount_refunded=self.amount, created=t),
+                created=t + timedelta(days=2), id=f"evt_C{self.n}_refunded"),
+        }
+
+
 # --- a membership's lifecycle -------------------------------------------------------------------------
 
 @dataclass

@@ -101,7 +101,7 @@ class MembershipInvoice(Base):
     invoice_id: Mapped[str] = mapped_column(String(255), unique=True)
     customer_id: Mapped[str] = mapped_column(String(255), index=True)
     subscription_id: Mapped[str] = mapped_column(String(255), default="", index=True)
-    paid_at: Mapped[datetime]
+    paid_at: Mapped[datetime] = mapped_column(index=True)
     amount_paid: Mapped[int] = mapped_column(Integer, default=0)
     currency: Mapped[str] = mapped_column(String(3), default="")
     created_at: Mapped[datetime]
@@ -121,3 +121,48 @@ class StripePayment(Base):
     reversal: Mapped[str] = mapped_column(String(32), default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class Contribution(Base):
+    """A one-time contribution (a payment-mode Checkout this service started with metadata
+    `kind: contribution`), one row per payment intent whichever events told us about it.
+
+    `person` is who gave (`email:<normalised>`, else `customer:<id>`, else `payment:<intent>`): people, not
+    payments, are counted. `paid_at` is the earliest Stripe time seen for the payment; `reversed_at` the
+    earliest full refund or lost dispute (from stripe_payments). A contribution never makes a member.
+    """
+
+    __tablename__ = "contributions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_intent: Mapped[str] = mapped_column(String(255), unique=True)
+    checkout_session: Mapped[str] = mapped_column(String(255), default="", index=True)
+    campaign: Mapped[str] = mapped_column(String(64), default="")
+    customer_id: Mapped[str] = mapped_column(String(255), default="")
+    email: Mapped[str] = mapped_column(String(320), default="")
+    person: Mapped[str] = mapped_column(String(330), index=True)
+    amount: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="")
+    locale: Mapped[str] = mapped_column(String(35), default="")
+    source: Mapped[str] = mapped_column(String(200), default="")
+    paid_at: Mapped[datetime] = mapped_column(index=True)
+    reversed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PlanProduct(Base):
+    """The plan of a Stripe product and billing interval, learnt when a flexible plan's Checkout was
+    started: a reader-chosen amount is an inline price with a new id, so webhooks know its plan by the
+    product and interval of the plan's configured price."""
+
+    __tablename__ = "plan_products"
+    __table_args__ = (UniqueConstraint("product_id", "interval", "interval_count"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(255))
+    interval: Mapped[str] = mapped_column(String(16))
+    interval_count: Mapped[int] = mapped_column(Integer, default=1)
+    plan: Mapped[str] = mapped_column(String(64))
+    price_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]

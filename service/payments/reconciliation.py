@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from service.errors import UpstreamError
 from service.members.models import Subscription
-from service.payments import apply, events, handlers
+from service.payments import apply, events, handlers, pricing
 from service.payments.models import ReconciliationRun
 from service.payments.settings import PaymentSettings
 from service.payments.transactions import in_transaction, lock
@@ -53,7 +53,8 @@ def reconcile_one(session: Session, obj: dict[str, Any], settings: PaymentSettin
     """Apply a subscription as Stripe reports it now, through the webhook path (observed at `now`,
     so it never overwrites newer webhook state). Returns what changed, or None."""
     ctx = apply.Context(session=session, now=now, at=now, event_id=run_ref, prices=settings.prices)
-    match = ctx.plan_for(events.subscription_price_ids(obj))
+    match = (ctx.plan_for(events.subscription_price_ids(obj))
+             or pricing.flexible_plan(session, events.subscription_products(obj)))
     if match is None or bool(obj.get("livemode")) != settings.livemode:
         return None
     plan, price = match
