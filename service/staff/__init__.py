@@ -18,6 +18,8 @@ def init_app(app) -> None:  # noqa: ANN001
     app.extensions["staff_dashboard_cache"] = AggregateCache(ttl=float(app.config["STAFF_DASHBOARD_CACHE_SECONDS"]))
     from service.staff import campaign_pages  # noqa: F401 - campaign settings and the paywall's campaign
 
+    from service.staff import health_pages  # noqa: F401 - the payments health page
+
     app.register_blueprint(views.bp)
     api.spec.components.security_scheme(
         "staffToken", {"type": "http", "scheme": "bearer",
