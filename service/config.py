@@ -82,6 +82,12 @@ SETTINGS: dict[str, Setting] = {
         "120/minute", str,
         "Rate limit of widget beacons per client address (Flask-Limiter syntax, e.g. `120/minute`)"),
     "WIDGET_JS_MAX_AGE": Setting(300, int, "Seconds browsers and CDNs may cache `/widget.js`"),
+    "WIDGET_STALE_LIMIT_SECONDS": Setting(
+        1800, int,
+        "Seconds a count may be stale (database down) before the widget, iframe and fragment stop showing it and "
+        "show the appeal without a number (or nothing); a page overrides it with `data-stale-limit`"),
+    "MILESTONE_SHOW_DAYS": Setting(
+        3, int, "Default number of days a milestone's headline shows after the count crosses it"),
     "PROGRESS_CACHE_SECONDS": Setting(
         2.0, float,
         "Seconds a worker answers the progress document from memory before reading the database again"),

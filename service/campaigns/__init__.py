@@ -15,6 +15,7 @@ def init_app(app) -> None:  # noqa: ANN001
     progress_cache = app.extensions["progress_cache"] = cache.ProgressCache(
         ttl=float(app.config["PROGRESS_CACHE_SECONDS"]), stale_on=(DBAPIError,),
         snapshots=snapshot.from_config(app.config, app.instance_path), time=app.extensions["clock"].monotonic,
+        wall=app.extensions["clock"].now,
         cache_control=serving.cache_control(app.config["PROGRESS_MAX_AGE"],
                                             app.config["PROGRESS_STALE_WHILE_REVALIDATE"]))
     api.register_blueprint(views.blp)

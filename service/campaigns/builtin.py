@@ -24,6 +24,10 @@ BUILTIN: dict[str, dict[str, tuple[str, str, str]]] = {
                        "Only {remaining, plural, one {# member} other {# members}} to go, "
                        "with {days_left, plural, one {# day} other {# days}} left.", "Become a member"),
         "goal_reached": ("{count} members: we did it!", "Thank you to everyone who joined.", "Become a member"),
+        "overtime": ("{count} out of {goal}",
+                     "We reached our goal of {original_goal} members. Now for {goal}: "
+                     "{remaining, plural, one {# member} other {# members}} to go, {time_left} left.",
+                     "Become a member"),
         "ended": ("{count} members joined", "Our drive is over. Thank you to everyone who joined.",
                   "Become a member"),
     },
@@ -42,10 +46,34 @@ BUILTIN: dict[str, dict[str, tuple[str, str, str]]] = {
                        "other {# дня}}.", "Стати учасником"),
         "goal_reached": ("{count} учасників: ми це зробили!", "Дякуємо всім, хто приєднався.",
                          "Стати учасником"),
+        "overtime": ("{count} з {goal}",
+                     "Ми досягли мети в {original_goal} учасників. Нова мета — {goal}: залишилося "
+                     "{remaining, plural, one {# учасник} few {# учасники} many {# учасників} other {# учасника}}.",
+                     "Стати учасником"),
         "ended": ("До нас приєдналися {count}", "Кампанія завершена. Дякуємо всім, хто приєднався.",
                   "Стати учасником"),
     },
 }
+
+
+# language -> (headline, body): the appeal without a number, shown when the count cannot be trusted (it could
+# not be loaded, or has been stale for too long): never "0 out of 25,000". widget.js gets it too (assets.py).
+APPEAL: dict[str, tuple[str, str]] = {
+    "en": ("Support independent journalism", "Our reporting is funded by its readers. Join them as a member."),
+    "uk": ("Підтримайте незалежну журналістику", "Нашу роботу фінансують читачі. Приєднуйтеся до них."),
+}
+
+# language -> the headline of a milestone that has no headline of its own in the reader's locale.
+MILESTONE_HEADLINE: dict[str, str] = {
+    "en": "We passed {milestone} members. Thank you!",
+    "uk": "Нас уже понад {milestone}. Дякуємо!",
+}
+
+
+def language_of(locale: str | None, table: dict) -> str:
+    """The locale's language when `table` has it, else English."""
+    language = (locale or "").replace("-", "_").split("_")[0].lower()
+    return language if language in table else DEFAULT_LANGUAGE
 
 
 def builtin_copy(locale: str, stage: str) -> tuple[str, dict[str, str]]:

@@ -126,5 +126,9 @@ def init_app(app) -> None:  # noqa: ANN001
     from service.campaigns import cli_admin  # campaign edit|archive|unarchive|delete
 
     cli_admin.register(campaign_cli)
+    from service.campaigns.milestone_cli import milestone_cli, stretch_goal  # campaign milestone|stretch-goal
+
+    campaign_cli.add_command(milestone_cli)
+    campaign_cli.add_command(stretch_goal)
     app.cli.add_command(campaign_cli)
     app.cli.add_command(demo_command)

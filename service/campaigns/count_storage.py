@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from service import clock
+from service.campaigns import milestones
 from service.campaigns.counting import Key, MemberFacts, Window, change, contributions, net_count, total
 from service.campaigns.models import Campaign, CampaignDaily, CountAdjustment
 from service.db import aware
@@ -68,6 +69,7 @@ def apply_delta(session: Session, campaign_id: int, delta: Counter[Key], now: da
         .where(Campaign.__table__.c.id == campaign_id)
         .values(members_counted=Campaign.__table__.c.members_counted + net_count(delta), updated_at=now)
     )
+    milestones.record_crossings(conn, campaign_id, now)  # the campaign row is locked: crossings are exact
     table = CampaignDaily.__table__
     maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     per_row: dict[tuple, list[int]] = {}
@@ -165,5 +167,6 @@ def recount(session: Session, campaign: Campaign, now: datetime) -> int:
     counted = net_count(totals)
     session.execute(update(Campaign).where(Campaign.id == campaign.id)
                     .values(members_counted=counted, adjustments_total=int(adjustments or 0)))
+    milestones.record_crossings(session.connection(), campaign.id, now)
     session.expire(campaign)
     return total(counted, int(adjustments or 0))

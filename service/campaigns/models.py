@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.campaigns.counting import total
 from service.db import Base
 
 COUNT_MODES = ("net", "gross")
-STAGES = ("scheduled", "launch", "momentum", "final_push", "goal_reached", "ended")
+STAGES = ("scheduled", "launch", "momentum", "final_push", "goal_reached", "overtime", "ended")
 
 
 class Campaign(Base):
@@ -31,7 +31,8 @@ class Campaign(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(200))
-    goal: Mapped[int] = mapped_column(Integer)
+    goal: Mapped[int] = mapped_column(Integer)  # the current target (a stretch goal once one is set)
+    original_goal: Mapped[int | None] = mapped_column(Integer, default=None)  # the goal a stretch goal replaced
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
@@ -60,6 +61,43 @@ class CountAdjustment(Base):
     reason: Mapped[str] = mapped_column(String(500))
     created_by: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime]
+
+
+class Milestone(Base):
+    """A count staff celebrate on the way (e.g. 10,000): its headline per locale (a copy template, see
+    campaigns.wording) shows for `show_days` days after the count first crosses it."""
+
+    __tablename__ = "campaign_milestones"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "at"),
+        CheckConstraint("at > 0", name="at_positive"),
+        CheckConstraint("show_days >= 0", name="show_days"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    at: Mapped[int] = mapped_column(Integer)
+    headlines: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # locale -> headline template
+    show_days: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime]
+
+
+class Crossing(Base):
+    """The first time the count reached `at` (a milestone or a goal): one row per (campaign, at), written in
+    the transaction that moved the counter (campaigns.milestones.record_crossings), never twice."""
+
+    __tablename__ = "campaign_crossings"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "at"),
+        CheckConstraint("kind IN ('milestone', 'goal')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    at: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    reached_at: Mapped[datetime]
 
 
 class BannerCopy(Base):

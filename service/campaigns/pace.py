@@ -3,8 +3,11 @@
 - status: `scheduled` before the window, `ended` after it, else `goal_reached` once count >= goal,
   else `active`.
 - stage (picks the banner copy): `scheduled`, `ended`, `goal_reached`, else by percent of the goal:
-  `launch` under 50%, `momentum` from 50%, `final_push` from 90%.
+  `launch` under 50%, `momentum` from 50%, `final_push` from 90%; with a stretch goal (`original_goal`
+  given: the goal was reached and replaced by a larger one), `overtime` until the stretch goal is reached.
 - days_left: calendar days left in the campaign's time zone, today included (0 once ended).
+- hours_left: whole hours (rounded up) until the window's end, the local midnight after its last day, so
+  a day with a daylight-saving change counts 23 or 25 hours; the whole window before it starts, 0 once ended.
 - pace: `daily_needed` = remaining / days_left; `daily_average_7d` = net growth (joined - ended) over
   the last 7 days (fewer at the start of the window) per day; `projected_reach_date` = today +
   remaining / average, or None when the average is not positive or the goal is reached.
@@ -29,9 +32,12 @@ class Pace:
     stage: str
     days_left: int
     deadline: date
+    hours_left: int
     daily_needed: float | None
     daily_average_7d: float
     projected_reach_date: date | None
+    original_goal: int | None = None
+    contributors: int = 0  # people who gave once in the window (payments/contributions.py); never in count
 
 
 def last_day(ends_at: datetime, timezone: str) -> date:
@@ -55,7 +61,7 @@ def average_window(now: datetime, starts_at: datetime, timezone: str) -> tuple[d
 
 
 def compute(*, count: int, goal: int, starts_at: datetime, ends_at: datetime, timezone: str,
-            now: datetime, net_last_7d: int = 0) -> Pace:
+            now: datetime, net_last_7d: int = 0, original_goal: int | None = None, contributors: int = 0) -> Pace:
     remaining = max(0, goal - count)
     percent_of_goal = math.floor(count * 1000 / goal) / 10  # rounded down: 100% only at the goal
     percent = min(100.0, percent_of_goal)
@@ -74,6 +80,8 @@ def compute(*, count: int, goal: int, starts_at: datetime, ends_at: datetime, ti
 
     if status in ("scheduled", "ended", "goal_reached"):
         stage = status
+    elif original_goal is not None:
+        stage = "overtime"
     elif count * 2 < goal:  # exact ratios: 49.996% is still the launch stage
         stage = "launch"
     elif count * 10 < goal * 9:
@@ -88,6 +96,8 @@ def compute(*, count: int, goal: int, starts_at: datetime, ends_at: datetime, ti
     else:
         daily_needed = None
 
+    hours_left = _hours_until(ends_at, starts_at if status == "scheduled" else now) if status != "ended" else 0
+
     _, window_days = average_window(now, starts_at, timezone)
     raw_average = net_last_7d / window_days if status != "scheduled" else 0.0
     projected = None
@@ -96,5 +106,10 @@ def compute(*, count: int, goal: int, starts_at: datetime, ends_at: datetime, ti
 
     return Pace(count=count, goal=goal, remaining=remaining, percent=percent,
                     percent_of_goal=percent_of_goal, status=status, stage=stage, days_left=days_left,
-                    deadline=deadline, daily_needed=daily_needed, daily_average_7d=round(raw_average, 1),
-                    projected_reach_date=projected)
+                    deadline=deadline, hours_left=hours_left, daily_needed=daily_needed,
+                    daily_average_7d=round(raw_average, 1), projected_reach_date=projected,
+                    original_goal=original_goal, contributors=contributors)
+
+
+def _hours_until(end: datetime, start: datetime) -> int:
+    return max(0, math.ceil((end - start).total_seconds() / 3600))

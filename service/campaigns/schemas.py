@@ -23,6 +23,34 @@ class BannerSchema(ma.Schema):
     dir = ma.fields.String(required=True, validate=ma.validate.OneOf(["ltr", "rtl"]))
 
 
+class MilestoneReachedSchema(ma.Schema):
+    at = ma.fields.Integer(required=True)
+    reached_at = ma.fields.DateTime(required=True, metadata={"description": "When the count first reached it"})
+
+
+class MilestoneNextSchema(ma.Schema):
+    at = ma.fields.Integer(required=True)
+    remaining = ma.fields.Integer(required=True)
+
+
+class MilestoneCelebratingSchema(ma.Schema):
+    at = ma.fields.Integer(required=True)
+    until = ma.fields.DateTime(required=True, metadata={"description": "End of its headline's days"})
+
+
+class MilestonesSchema(ma.Schema):
+    reached = ma.fields.List(ma.fields.Nested(MilestoneReachedSchema), required=True)
+    next = ma.fields.Nested(MilestoneNextSchema, allow_none=True, required=True)
+    celebrating = ma.fields.Nested(MilestoneCelebratingSchema, allow_none=True, required=True, metadata={
+        "description": "The milestone whose headline the banner shows now (for its show_days after crossing)"})
+
+
+class ContributionsSchema(ma.Schema):
+    count = ma.fields.Integer(required=True, metadata={
+        "description": "People (by email, else Stripe customer) with a one-time contribution paid in the window "
+                       "and not refunded; never part of `count`"})
+
+
 class ProgressSchema(ma.Schema):
     campaign = ma.fields.String(required=True, metadata={"description": "Campaign slug"})
     title = ma.fields.String(required=True)
@@ -39,9 +67,18 @@ class ProgressSchema(ma.Schema):
     deadline = ma.fields.Date(required=True, metadata={"description": "Last day of the campaign, local time"})
     timezone = ma.fields.String(required=True)
     days_left = ma.fields.Integer(required=True)
+    hours_left = ma.fields.Integer(required=True, metadata={
+        "description": "Whole hours (rounded up) to the end of the window, in the campaign's time zone; 0 once ended"})
+    original_goal = ma.fields.Integer(required=True, allow_none=True, metadata={
+        "description": "The goal a stretch goal replaced (`goal` is the current target); null without one"})
+    milestones = ma.fields.Nested(MilestonesSchema, required=True)
     pace = ma.fields.Nested(PaceSchema, required=True)
     banner = ma.fields.Nested(BannerSchema, required=True)
     updated_at = ma.fields.DateTime(required=True, metadata={"description": "Last change of the count or copy"})
+    stale = ma.fields.Boolean(metadata={
+        "description": "Only on a stale document (the database is not answering; also `X-Data-Stale: true`)"})
+    stale_since = ma.fields.DateTime(metadata={
+        "description": "Only on a stale document: when its data was last read from the database"})
 
 
 class ProgressQuerySchema(ma.Schema):

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service import urls
-from service.campaigns import builtin, count_storage, locales, pace, wording
+from service.campaigns import builtin, count_storage, locales, milestones, pace, wording
 from service.campaigns.models import COUNT_MODES, STAGES, BannerCopy, Campaign, CampaignDaily, CountAdjustment
 from service.errors import Conflict, Gone, Invalid, NotFound
 
@@ -113,6 +113,7 @@ def adjust(session: Session, campaign: Campaign, *, delta: int, reason: str, who
         Campaign.__table__.update().where(Campaign.__table__.c.id == campaign.id).values(
             adjustments_total=Campaign.__table__.c.adjustments_total + delta, updated_at=now)
     )
+    milestones.record_crossings(session.connection(), campaign.id, now)
     session.flush()
     session.expire(campaign, ["adjustments_total", "updated_at"])
     return row
@@ -194,6 +195,9 @@ def pick_copy(rows: list[BannerCopy], locale: str | None, default_locale: str, s
                 return loc, {"headline": row.headline, "body": row.body, "cta_label": row.cta_label,
                              "cta_url": row.cta_url}
             s = STAGE_FALLBACK.get(s)
+    if stage == "overtime":  # copy that speaks of the stretch goal, in the reader's language when we have it
+        used, templates = builtin.builtin_copy(locale or default_locale, stage)
+        return used, {**templates, "cta_url": ""}
     return "en", {**GENERIC_COPY, "cta_url": ""}
 
 
@@ -207,8 +211,7 @@ def render_banner(templates: dict[str, str], locale: str, p: pace.Pace, join_url
     """The banner's text and link. Copy that no longer renders (saved before `set_copy` checked it, or refused
     by a newer Babel) is logged and replaced by the built-in copy of the stage; a link that is not http(s)
     (an old row) is dropped for the next one, so `javascript:` never reaches a page."""
-    values = wording.Values(count=p.count, goal=p.goal, remaining=p.remaining, percent=p.percent,
-                         days_left=p.days_left, deadline=p.deadline)
+    values = wording.Values.from_pace(p)
     try:
         out = {name: wording.render(templates[name], values, locale) for name in ("headline", "body", "cta_label")}
     except wording.TemplateError as exc:
@@ -227,12 +230,12 @@ def document_data(session: Session, campaign: Campaign, locale: str | None, now:
     """Everything the banner needs, as plain data (serialized by ProgressSchema): the progress document."""
     p = pace.compute(count=campaign.count, goal=campaign.goal, starts_at=campaign.starts_at,
                      ends_at=campaign.ends_at, timezone=campaign.timezone, now=now,
-                     net_last_7d=net_last_7d(session, campaign, now))
+                     net_last_7d=net_last_7d(session, campaign, now), original_goal=campaign.original_goal)
     if copies is None:
         copies = list(session.scalars(select(BannerCopy).where(BannerCopy.campaign_id == campaign.id)))
     used_locale, templates = pick_copy(copies, locale, campaign.default_locale, p.stage)
     updated_at = max([campaign.updated_at, *(c.updated_at for c in copies)])
-    return {
+    data = {
         "campaign": campaign.slug,
         "title": campaign.title,
         "goal": p.goal,
@@ -247,6 +250,7 @@ def document_data(session: Session, campaign: Campaign, locale: str | None, now:
         "deadline": p.deadline,
         "timezone": campaign.timezone,
         "days_left": p.days_left,
+        "hours_left": p.hours_left,
         "pace": {
             "daily_needed": p.daily_needed,
             "daily_average_7d": p.daily_average_7d,
@@ -255,3 +259,7 @@ def document_data(session: Session, campaign: Campaign, locale: str | None, now:
         "banner": render_banner(templates, used_locale, p, campaign.join_url, campaign.slug),
         "updated_at": updated_at,
     }
+    fields, headline = milestones.document_fields(session, campaign, p, data["banner"]["locale"], now)
+    if headline is not None:
+        data["banner"]["headline"] = headline  # a milestone is being celebrated
+    return {**data, **fields}

@@ -24,6 +24,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from contextlib import suppress
+from datetime import UTC, datetime
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -85,11 +86,23 @@ class SnapshotStore:
 
     def load(self, key: tuple[str, str | None]) -> bytes | None:
         """The last document saved for key, or for the locale it falls back to; None if there is none."""
+        found = self._find(key)
+        return found[1] if found else None
+
+    def saved_at(self, key: tuple[str, str | None]) -> datetime | None:
+        """When the document `load` gives was written (its data was read from the database then or later)."""
+        found = self._find(key)
+        try:
+            return datetime.fromtimestamp(os.path.getmtime(found[0]), UTC) if found else None
+        except OSError:
+            return None
+
+    def _find(self, key: tuple[str, str | None]) -> tuple[str, bytes] | None:
         slug, requested = key
         for label in dict.fromkeys(x for x in (requested, _language(requested), DEFAULT) if x is not None):
             body = self._read(slug, label)
             if body is not None:
-                return body
+                return self.path(slug, label), body
         return None
 
     def _read(self, slug: str, label: str) -> bytes | None:

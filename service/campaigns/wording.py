@@ -3,6 +3,13 @@
 Syntax, a small subset of ICU MessageFormat:
 - `{count}`, `{goal}`, `{remaining}`, `{percent}`, `{days_left}`: numbers in the locale's format
   (en "25,000", uk "25 000"); `{percent}` is the whole percent, rounded down.
+- `{original_goal}`: the goal a stretch goal replaced (the goal itself without one); `{hours_left}`: whole
+  hours to the end of the window; `{milestone}`: the milestone a milestone headline celebrates.
+- `{contributors}`: people who gave once (one-time contributions) in the campaign's window; never part of
+  `{count}`, e.g. `{count} members and {contributors, plural, one {# reader who gave once} other {# readers
+  who gave once}}`.
+- `{time_left}`: the time left in words with the locale's plural form: hours in the last 48 hours
+  ("5 hours", uk "5 годин"), days before that ("3 days"), e.g. `{time_left} left`.
 - `{deadline}`: the campaign's last day as a long date; `{deadline:yyyy}` (any CLDR date pattern, or
   short/medium/long/full) picks another format, e.g. the year alone.
 - `{remaining, plural, one {# member} few {# members} other {# members}}`: the words after a number
@@ -18,16 +25,21 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal
+from babel.units import format_unit
 
 from service.campaigns.locales import babel_locale
 
-NUMBER_NAMES = ("count", "goal", "remaining", "percent", "days_left")
+NUMBER_NAMES = ("count", "goal", "remaining", "percent", "days_left", "hours_left", "original_goal", "milestone",
+                "contributors")
 DATE_NAMES = ("deadline",)
-PLACEHOLDERS = NUMBER_NAMES + DATE_NAMES
+WORD_NAMES = ("time_left",)
+PLACEHOLDERS = NUMBER_NAMES + DATE_NAMES + WORD_NAMES
+COUNTDOWN_HOURS = 48  # {time_left} counts hours from here down, days before
 PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
 
 
@@ -184,6 +196,17 @@ class Values:
     percent: float
     days_left: int
     deadline: date
+    hours_left: int = -1  # -1: not given (days_left * 24)
+    original_goal: int = 0  # 0: the goal
+    milestone: int = 0
+    contributors: int = 0
+
+    @classmethod
+    def from_pace(cls, p: Any, milestone: int = 0) -> Values:
+        """The values of a campaigns.pace.Pace (read by attribute: this module knows no pace)."""
+        return cls(count=p.count, goal=p.goal, remaining=p.remaining, percent=p.percent, days_left=p.days_left,
+                   deadline=p.deadline, hours_left=p.hours_left, original_goal=p.original_goal or p.goal,
+                   milestone=milestone, contributors=getattr(p, "contributors", 0))
 
 
 SAMPLE_NUMBERS = (0, 1, 2, 5, 21)
@@ -197,10 +220,10 @@ def sample_values(goal: int, deadline: date) -> list[Values]:
     for n in counts:
         remaining = max(goal - n, 0)
         out.append(Values(count=n, goal=goal, remaining=remaining, percent=100 * n / goal, days_left=n,
-                          deadline=deadline))
+                          deadline=deadline, hours_left=n, milestone=n, contributors=n))
     for n in SAMPLE_NUMBERS:  # a few members or days to go, whatever the goal
         out.append(Values(count=max(goal - n, 0), goal=goal, remaining=n, percent=100 * max(goal - n, 0) / goal,
-                          days_left=n, deadline=deadline))
+                          days_left=n, deadline=deadline, hours_left=n * 24, milestone=n, contributors=n))
     return out
 
 
@@ -229,7 +252,19 @@ def _date(values: Values, fmt: str | None, loc: Locale) -> str:
 def _number(name: str, values: Values) -> int:
     if name == "percent":
         return math.floor(values.percent)
+    if name == "hours_left" and values.hours_left < 0:
+        return values.days_left * 24
+    if name == "original_goal":
+        return values.original_goal or values.goal
     return int(getattr(values, name))
+
+
+def time_left(values: Values, loc: Locale) -> str:
+    """Hours in the last COUNTDOWN_HOURS (never "0 hours" while time is left: an hour at least), days before."""
+    hours = _number("hours_left", values)
+    if 0 < hours <= COUNTDOWN_HOURS:
+        return format_unit(hours, "duration-hour", length="long", locale=loc)
+    return format_unit(values.days_left, "duration-day", length="long", locale=loc)
 
 
 def _render(nodes: tuple, values: Values, loc: Locale, hash_value: int | None):  # noqa: ANN202
@@ -241,6 +276,8 @@ def _render(nodes: tuple, values: Values, loc: Locale, hash_value: int | None): 
                 yield format_decimal(hash_value or 0, locale=loc)
             elif node.name == "deadline":
                 yield _date(values, node.fmt, loc)
+            elif node.name == "time_left":
+                yield time_left(values, loc)
             else:
                 yield format_decimal(_number(node.name, values), locale=loc)
         else:

@@ -127,3 +127,22 @@ def require_role(role: str) -> Callable:
 def unauthorized_problem():  # noqa: ANN201
     return problem(401, "Unauthorized", "Send a staff API token (Authorization: Bearer mst_…) or sign in.",
                    "unauthorized", headers={"WWW-Authenticate": 'Bearer realm="staff"'})
+
+
+def api_guard() -> Any:
+    """The staff API's rule for endpoints that change things: a staff API token (made by an admin), or a staff
+    session whose changes need the editor role and the CSRF token (`X-CSRFToken`); None to go on, else the 401."""
+    new_request()
+    staff = load_staff()
+    if staff is not None:
+        if request.method in UNSAFE_METHODS:
+            if not staff.can("editor"):
+                raise Forbidden(f"This needs the editor role; you are signed in as {staff.role}.")
+            check_csrf()
+        return None
+    token = load_token()
+    if token is None:
+        return unauthorized_problem()
+    g.staff_token = token
+    db.session.commit()  # its use, at most once a minute (accounts.note_token_use)
+    return None

@@ -25,6 +25,7 @@ COLOURS = {
     "grid": "#e5e7eb",
     "axis": "#374151",
     "today": "#7c3aed",
+    "milestone": "#0f766e",
 }
 
 
@@ -51,6 +52,7 @@ class Chart:
     y_max: float = 1.0
     hlines: list[tuple[float, str, str]] = field(default_factory=list)  # (value, label, colour)
     marker: date | None = None  # "today"
+    events: list[tuple[date, float, str]] = field(default_factory=list)  # (day, value, label): milestones reached
     chart_id: str = "chart"
 
 
@@ -135,6 +137,7 @@ def render(chart: Chart) -> Markup:
     s = _Scale(chart)
     parts = [*_heading(chart), *_y_axis(s), *_x_axis(chart, s), *_axis_labels(chart, s), *_references(chart, s)]
     parts += [_series(series, s) for series in chart.series]
+    parts += _events(chart, s)
     parts += _legend(chart)
     parts.append('</svg>')
     return Markup("".join(parts))  # noqa: S704 - every text and attribute above is escaped or a number
@@ -203,6 +206,21 @@ def _references(chart: Chart, s: _Scale) -> list[str]:
     return parts
 
 
+def _events(chart: Chart, s: _Scale) -> list[str]:
+    """A labelled diamond where the count first reached a milestone or a goal (on the day it did)."""
+    parts = ['<g class="events">'] if chart.events else []
+    for d, value, label in chart.events:
+        if not chart.first <= d <= chart.last:
+            continue
+        x, y = s.x_end(d), s.y(value)
+        parts.append(f'<g class="event"><path d="M{x:.1f},{y - 6:.1f} L{x + 6:.1f},{y:.1f} L{x:.1f},{y + 6:.1f} '
+                     f'L{x - 6:.1f},{y:.1f} Z" fill="{COLOURS["milestone"]}" stroke="#ffffff" stroke-width="1.5">'
+                     f'<title>{escape(label)} on {d.isoformat()}</title></path>'
+                     f'<text x="{x - 8:.1f}" y="{y - 9:.1f}" text-anchor="end" font-size="11" '
+                     f'fill="{COLOURS["milestone"]}">{escape(label)}</text></g>')
+    return parts + (['</g>'] if chart.events else [])
+
+
 def _legend(chart: Chart) -> list[str]:
     parts = []
     x = LEFT
@@ -251,7 +269,7 @@ def _series(series: Series, s: _Scale) -> str:
 
 def cumulative_chart(cumulative: list[tuple[date, int]], on_track: list[tuple[date, float]],
                      projection: list[tuple[date, float]], goal: int, first: date, last: date,
-                     today: date | None) -> Markup:
+                     today: date | None, events: list[tuple[date, float, str]] | None = None) -> Markup:
     top = max([goal, *(v for _, v in cumulative), *(v for _, v in projection)]) * 1.08
     series = [Series("On track", on_track, COLOURS["track"], dashed=True),
               Series("Members", cumulative, COLOURS["count"])]
@@ -261,10 +279,12 @@ def cumulative_chart(cumulative: list[tuple[date, int]], on_track: list[tuple[da
     desc = (f"Cumulative members from {first.isoformat()} to {last.isoformat()}: {now_value:,} so far, goal "
             f"{goal:,}. The dashed grey line is the steady pace that reaches the goal on the last day"
             + ("; the orange line projects the last 7 days' pace." if projection else "."))
+    if events:
+        desc += " Reached: " + "; ".join(f"{label} on {d.isoformat()}" for d, _, label in events) + "."
     return render(Chart(title="Members over the campaign", desc=desc, first=first, last=last,
                         y_label="Members (cumulative)", series=series, y_min=0, y_max=top,
                         hlines=[(goal, f"Goal {goal:,}", COLOURS["goal"])], marker=today,
-                        chart_id="chart-cumulative"))
+                        chart_id="chart-cumulative", events=events or []))
 
 
 def daily_chart(days: list, first: date, last: date) -> Markup:

@@ -28,6 +28,7 @@ from service.staff import (
     auth,
     charts,
     copy_editing,
+    milestone_admin,
     payments_health,
     redaction,
     reports,
@@ -151,7 +152,8 @@ def dashboard(slug: str) -> str:
     p = d.progress
     figures = {
         "cumulative": charts.cumulative_chart(d.cumulative, d.on_track, d.projection, campaign.goal,
-                                              d.first_day, d.deadline, d.today),
+                                              d.first_day, d.deadline, d.today,
+                                              events=milestone_admin.chart_events(session, campaign)),
         "daily": charts.daily_chart(d.days, d.first_day, d.deadline),
         "bar": charts.progress_bar(p["count"], p["goal"],
                                    f"{p['count']:,} of {p['goal']:,} members ({p['percent_of_goal']}%)"),
