@@ -13,7 +13,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, inspect, select, update
+from sqlalchemy import delete, event, func, insert, inspect, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
@@ -25,7 +25,8 @@ from service.campaigns.models import Campaign, CampaignDaily, CountAdjustment
 from service.db import aware
 from service.members.models import Member
 
-FACT_ATTRS = ("first_paid_at", "ended_at", "first_payment_reversed_at", "plan", "locale", "source")
+FACT_ATTRS = ("first_paid_at", "ended_at", "first_payment_reversed_at", "plan", "locale", "source",
+              "gift_redeemed_at", "gift_ended_at")
 
 
 def window_of(campaign: Any) -> Window:
@@ -34,7 +35,8 @@ def window_of(campaign: Any) -> Window:
 
 def facts_of(member: Member) -> MemberFacts:
     return MemberFacts(member.first_paid_at, member.ended_at, member.first_payment_reversed_at,
-                       member.plan or "", member.locale or "", member.source or "")
+                       member.plan or "", member.locale or "", member.source or "", member.gift_redeemed_at,
+                       member.gift_ended_at)
 
 
 def _facts_before(member: Member) -> MemberFacts | None:
@@ -51,12 +53,18 @@ def _facts_before(member: Member) -> MemberFacts | None:
         else:
             values[attr] = getattr(member, attr)
     return MemberFacts(values["first_paid_at"], values["ended_at"], values["first_payment_reversed_at"],
-                       values["plan"] or "", values["locale"] or "", values["source"] or "")
+                       values["plan"] or "", values["locale"] or "", values["source"] or "",
+                       values["gift_redeemed_at"], values["gift_ended_at"])
 
 
 def _changed(member: Member) -> bool:
     state = inspect(member)
     return any(state.attrs[attr].history.has_changes() for attr in FACT_ATTRS)
+
+
+def _may_count(facts: MemberFacts | None) -> bool:
+    """Whether the member has a joining fact (a payment or a gift): others never touch a counter."""
+    return facts is not None and (facts.first_paid_at is not None or facts.gift_redeemed_at is not None)
 
 
 def apply_delta(session: Session, campaign_id: int, delta: Counter[Key], now: datetime) -> None:
@@ -97,7 +105,7 @@ def _after_flush(session: Session, flush_context: Any) -> None:
     for obj in session.deleted:
         if isinstance(obj, Member):
             changes.append((_facts_before(obj), None))
-    changes = [(b, a) for b, a in changes if (b and b.first_paid_at) or (a and a.first_paid_at)]
+    changes = [(b, a) for b, a in changes if _may_count(b) or _may_count(a)]
     if not changes:
         return
     conn = session.connection()
@@ -145,8 +153,9 @@ def recount(session: Session, campaign: Campaign, now: datetime) -> int:
     window = window_of(campaign)
     rows = session.execute(
         select(Member.first_paid_at, Member.ended_at, Member.first_payment_reversed_at,
-               Member.plan, Member.locale, Member.source)
-        .where(Member.first_paid_at >= window.starts_at, Member.first_paid_at < window.ends_at)
+               Member.plan, Member.locale, Member.source, Member.gift_redeemed_at, Member.gift_ended_at)
+        .where(or_((Member.first_paid_at >= window.starts_at) & (Member.first_paid_at < window.ends_at),
+                   (Member.gift_redeemed_at >= window.starts_at) & (Member.gift_redeemed_at < window.ends_at)))
         .execution_options(yield_per=20_000)
     )
     totals: Counter[Key] = Counter()

@@ -1,12 +1,17 @@
 """The counting rule, as pure functions (no Flask, no database).
 
-A member counts toward a campaign when their first successful membership payment (`first_paid_at`)
-falls inside the campaign's window [starts_at, ends_at), once per person, plus the campaign's
-adjustments, never below zero.
+A member counts toward a campaign when they joined inside the campaign's window [starts_at, ends_at),
+once per person, plus the campaign's adjustments, never below zero. A member joins with their first
+successful membership payment (`first_paid_at`) or the first redemption of a gift membership
+(`gift_redeemed_at`, service/gifts), whichever came first. A gift counts its recipient when it is
+redeemed, never when it is bought: its buyer counts only by joining themselves, an unredeemed gift
+counts nobody, and a one-time contribution is not membership.
 
 - `net` (default): a member stops counting when the membership has ended (`ended_at` set: canceled and
-  the paid period over, or unpaid) or the first payment was fully refunded or lost in a dispute.
-- `gross`: only that refund or lost dispute removes them.
+  the paid period over, or unpaid; and, for a member with a gift, the gift period over too:
+  `gift_ended_at`) or the joining fact went away (the first payment fully refunded or lost in a dispute;
+  every redeemed gift refunded).
+- `gross`: only the joining fact going away removes them.
 
 A member's effect on a campaign is a set of *contributions* to the daily roll-up: +1 `joined` on the
 day of the first payment and, in net mode, +1 `ended` on the day the membership ended. Any change to a
@@ -32,6 +37,31 @@ class MemberFacts:
     plan: str = ""
     locale: str = ""
     source: str = ""
+    gift_redeemed_at: datetime | None = None  # first redemption of a gift still standing
+    gift_ended_at: datetime | None = None  # set once the gift period is over
+
+
+def joined_at(facts: MemberFacts) -> datetime | None:
+    """When the member joined, for the count: the first membership payment (unless it came back) or the
+    first redemption of a gift still standing, whichever came first; None: not a member to count."""
+    paid = facts.first_paid_at if facts.reversed_at is None else None
+    times = [t for t in (paid, facts.gift_redeemed_at) if t is not None]
+    return min(times) if times else None
+
+
+def ended_at(facts: MemberFacts) -> datetime | None:
+    """When the membership ended: None while the paid membership or the gift still runs, else the later
+    of their ends (a gift redeemed by a lapsed member makes them a member again, and the other way round)."""
+    ends = []
+    if facts.first_paid_at is not None and facts.reversed_at is None:
+        if facts.ended_at is None:
+            return None
+        ends.append(facts.ended_at)
+    if facts.gift_redeemed_at is not None:
+        if facts.gift_ended_at is None:
+            return None
+        ends.append(facts.gift_ended_at)
+    return max(ends) if ends else None
 
 
 @dataclass(frozen=True)
@@ -54,24 +84,22 @@ Key = tuple[date, str, str, str, str]
 
 def counts(facts: MemberFacts, window: Window) -> bool:
     """Whether this member is counted in this campaign now."""
-    if facts.first_paid_at is None or not window.contains(facts.first_paid_at):
+    joined = joined_at(facts)
+    if joined is None or not window.contains(joined):
         return False
-    if facts.reversed_at is not None:
-        return False
-    return window.count_mode == "gross" or facts.ended_at is None
+    return window.count_mode == "gross" or ended_at(facts) is None
 
 
 def contributions(facts: MemberFacts, window: Window) -> Counter[Key]:
     out: Counter[Key] = Counter()
-    if facts.first_paid_at is None or facts.reversed_at is not None:
-        return out
-    if not window.contains(facts.first_paid_at):
+    joined = joined_at(facts)
+    if joined is None or not window.contains(joined):
         return out
     dims = (facts.plan or "", facts.locale or "", facts.source or "")
-    out[(window.day_of(facts.first_paid_at), *dims, "joined")] += 1
-    if window.count_mode == "net" and facts.ended_at is not None:
-        ended_day = max(window.day_of(facts.ended_at), window.day_of(facts.first_paid_at))
-        out[(ended_day, *dims, "ended")] += 1
+    out[(window.day_of(joined), *dims, "joined")] += 1
+    ended = ended_at(facts) if window.count_mode == "net" else None
+    if ended is not None:
+        out[(max(window.day_of(ended), window.day_of(joined)), *dims, "ended")] += 1
     return out
 
 

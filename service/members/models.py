@@ -50,6 +50,11 @@ class Member(Base):
     email_verified_at: Mapped[datetime | None]
     created_by_customer: Mapped[str | None] = mapped_column(String(255))
     provisional_until: Mapped[datetime | None]
+    # Gift facts (service/gifts, 0013): the first redemption of a gift still standing (the joining fact of
+    # a member who never paid), when the gift membership ends, and when it did (set once it has passed).
+    gift_redeemed_at: Mapped[datetime | None] = mapped_column(index=True, active_history=True)
+    gift_until: Mapped[datetime | None] = mapped_column(active_history=True)
+    gift_ended_at: Mapped[datetime | None] = mapped_column(active_history=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -86,6 +91,8 @@ class Subscription(Base):
     locale: Mapped[str] = mapped_column(String(35), default="")
     source: Mapped[str] = mapped_column(String(200), default="")
     reader_id: Mapped[str] = mapped_column(String(255), default="")
+    # Added by campaigns (0010): the experiment arm of the checkout (campaigns.models.CONTROL or a variant id).
+    variant_id: Mapped[int | None] = mapped_column(default=None)
 
     member: Mapped[Member] = relationship(back_populates="subscriptions")
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from service.db import Base
 from service.members import identity, tombstones
 from service.members.models import Member, MemberStatusChange, Subscription
-from service.members.status import MemberState, has_membership
+from service.members.status import GiftState, MemberState, has_membership
 
 _UNKNOWN: Any = object()
 
@@ -34,7 +34,8 @@ def create(session: Session, *, email: str, now: datetime, created_by_customer: 
     member = Member(email=email, status="pending", plan=plan[:64], locale=locale[:35], source=source[:200],
                     token_version=1, first_paid_at=None, ended_at=None, first_payment_reversed_at=None,
                     stripe_customer_id=stripe_customer_id, created_by_customer=created_by_customer,
-                    email_verified_at=None, provisional_until=provisional_until, created_at=now, updated_at=now)
+                    email_verified_at=None, provisional_until=provisional_until, gift_redeemed_at=None,
+                    gift_until=None, gift_ended_at=None, created_at=now, updated_at=now)
     session.add(member)
     session.flush()
     return member
@@ -137,6 +138,20 @@ def erase(session: Session, member: Member, now: datetime) -> str:
                     .values(reader_id="", updated_at=now))
     session.flush()
     return erased
+
+
+def apply_gift_state(member: Member, state: GiftState, now: datetime) -> dict[str, tuple[Any, Any]]:
+    """Bring a member's gift facts in line with their redeemed gifts (status.derive_gifts): a redemption,
+    a refund of a redeemed gift, or the gift period passing. Returns the changed fields."""
+    changes: dict[str, tuple[Any, Any]] = {}
+    for name, value in (("gift_redeemed_at", state.redeemed_at), ("gift_until", state.until),
+                        ("gift_ended_at", state.ended_at)):
+        if getattr(member, name) != value:
+            changes[name] = (getattr(member, name), value)
+            setattr(member, name, value)
+    if changes:
+        member.updated_at = now
+    return changes
 
 
 def merge(session: Session, member: Member, into_id: int) -> bool:

@@ -25,14 +25,39 @@ class Sub:
 @dataclass(frozen=True)
 class Standing:
     """What a member's subscriptions mean now: `member`, `grace`, `provisional` (a checkout claim's member
-    whose membership has not arrived yet), `lapsed` or `none` (never paid)."""
+    whose membership has not arrived yet), `lapsed` or `none` (never paid). `reason`: `gift` (a member by a
+    gift membership), `gift_ended` (lapsed: the gift membership is over), else ''."""
 
     kind: str
     until: datetime | None = None
+    reason: str = ""
 
 
 def membership(subs: Iterable[Sub], *, member_status: str, first_paid_at: datetime | None, now: datetime,
-               grace_days: int, provisional_until: datetime | None = None) -> Standing:
+               grace_days: int, provisional_until: datetime | None = None,
+               gift_until: datetime | None = None) -> Standing:
+    """The best standing the subscriptions (`paid_membership`) or a gift membership give.
+
+    A gift membership (service/gifts) makes a member until `gift_until`: a paying member stays a member
+    (until the later of the two ends); anyone else (in grace, provisional, lapsed, never paid) is a member
+    by the gift. Once the gift has ended, a member the subscriptions leave lapsed or metered is `lapsed`
+    with reason `gift_ended` (the paywall invites them to continue with their own membership).
+    """
+    paid = paid_membership(subs, member_status=member_status, first_paid_at=first_paid_at, now=now,
+                           grace_days=grace_days, provisional_until=provisional_until)
+    if gift_until is None:
+        return paid
+    if now < gift_until:
+        if paid.kind == "member":
+            return Standing("member", None if paid.until is None else max(paid.until, gift_until))
+        return Standing("member", gift_until, "gift")
+    if paid.kind in ("lapsed", "none"):
+        return Standing("lapsed", gift_until, "gift_ended")
+    return paid
+
+
+def paid_membership(subs: Iterable[Sub], *, member_status: str, first_paid_at: datetime | None, now: datetime,
+                    grace_days: int, provisional_until: datetime | None = None) -> Standing:
     """The best standing any subscription gives.
 
     - active or trialing: member (until current_period_end, also when set to cancel then: Stripe keeps

@@ -106,3 +106,24 @@ def derive(subscriptions: Iterable[SubscriptionFacts], invoices: Iterable[Invoic
     return MemberState(status=status, first_paid_at=first.paid_at if first else None,
                        first_payment_reversed_at=first.reversed_at if first else None,
                        ended_at=ended_at, plan=plan, locale=locale, source=source)
+
+
+@dataclass(frozen=True)
+class GiftState:
+    """A member's gift facts: the first redemption of a gift still standing (their joining fact when they
+    never paid), when the gift membership ends, and when it ended (None while it runs)."""
+
+    redeemed_at: datetime | None
+    until: datetime | None
+    ended_at: datetime | None
+
+
+def derive_gifts(redeemed: Iterable[tuple[datetime, datetime]], now: datetime) -> GiftState:
+    """The gift facts from the (redeemed_at, ends_at) of a member's redeemed gifts that were not refunded:
+    the earliest redemption, the latest end, and that end once it is not in the future. A refunded gift
+    is simply absent: it no longer grants months nor counts the member."""
+    gifts = list(redeemed)
+    if not gifts:
+        return GiftState(None, None, None)
+    until = max(end for _, end in gifts)
+    return GiftState(min(at for at, _ in gifts), until, until if until <= now else None)

@@ -14,7 +14,7 @@ from service.paywall import rules, tokens
 from service.paywall.member_access import member_summary, standing_of
 from service.paywall.member_cache import MemberCache, MemberFacts, load_member_facts
 from service.paywall.meter import charge_meter
-from service.paywall.prompts import paywall_prompt
+from service.paywall.prompts import paywall_prompt, prompt_flavour
 from service.paywall.sections import section_defaults
 from service.paywall.settings import Settings, TTLValue
 
@@ -103,5 +103,5 @@ def add_prompt(session: Session, ctx: Context, payload: dict[str, Any], *, artic
     remaining = payload["meter"]["remaining"] if payload["meter"] else None
     if rules.show_prompt(payload["access"], payload["reason"], remaining):
         payload["prompt"] = paywall_prompt(session, ctx, locale, article_id, payload["reason"], now,
-                                           section=section)
+                                           flavour=prompt_flavour(payload, now), section=section)
     return payload

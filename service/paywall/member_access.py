@@ -52,7 +52,8 @@ def standing_of(member: Member | MemberFacts, settings: Settings, now: datetime)
     subs = [Sub(s.status, s.current_period_end, bool(s.cancel_at_period_end),
                 getattr(s, "payment_failed_at", None)) for s in member.subscriptions]
     return membership(subs, member_status=member.status, first_paid_at=member.first_paid_at, now=now,
-                      grace_days=settings.grace_days, provisional_until=member.provisional_until)
+                      grace_days=settings.grace_days, provisional_until=member.provisional_until,
+                      gift_until=member.gift_until)
 
 
 SUB_RANK = {"active": 4, "trialing": 4, "past_due": 3, "canceled": 2}
@@ -77,6 +78,7 @@ def member_summary(member: Member | MemberFacts, *, with_email: bool = False) ->
         "plan": (sub.plan if sub and sub.plan else member.plan) or None,
         "current_period_end": sub.current_period_end if sub else None,
         "cancel_at_period_end": bool(sub.cancel_at_period_end) if sub else False,
+        "gift_ends_at": member.gift_until,
     }
     if with_email:
         out["email"] = member.email

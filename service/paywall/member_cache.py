@@ -37,12 +37,13 @@ class MemberFacts:
     first_paid_at: datetime | None
     subscriptions: tuple[SubFacts, ...]
     provisional_until: datetime | None = None
+    gift_until: datetime | None = None
 
 
 _m, _s = Member.__table__.c, Subscription.__table__.c
 MEMBER_FACTS_SQL = (
     select(_m.token_version, _m.status, _m.plan, _m.first_paid_at, _m.provisional_until, _s.status, _s.plan,
-           _s.current_period_end, _s.cancel_at_period_end, _s.payment_failed_at)
+           _s.current_period_end, _s.cancel_at_period_end, _s.payment_failed_at, _m.gift_until)
     .select_from(Member.__table__.outerjoin(Subscription.__table__, _s.member_id == _m.id))
     .where(_m.id == bindparam("member_id"))
     .order_by(_s.id)  # ties in current_subscription() resolve the same way on every load
@@ -56,7 +57,7 @@ def load_member_facts(session: Session, member_id: int) -> MemberFacts | None:
         return None
     version, status, plan, first_paid_at, provisional = rows[0][:5]
     subs = tuple(SubFacts(r[5], r[6] or "", r[7], bool(r[8]), r[9]) for r in rows if r[5] is not None)
-    return MemberFacts(member_id, version, status, plan or "", first_paid_at, subs, provisional)
+    return MemberFacts(member_id, version, status, plan or "", first_paid_at, subs, provisional, rows[0][10])
 
 
 ENTITLEMENT_REUSE = 0.2  # an entitlement is handed out again until 20% of its lifetime has passed

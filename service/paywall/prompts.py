@@ -39,8 +39,27 @@ def _banner(session: Session, ctx: Context, slug: str, locale: str | None, now: 
         return None
 
 
+GIFT_ENDED_PROMPT = {  # the lapsed prompt's `gift_ended` flavour, by language
+    "en": {"headline": "Your gift membership has ended",
+           "body": "We hope you enjoyed it. Continue with a membership of your own and keep reading every article.",
+           "cta_label": "Continue as a member"},
+    "uk": {"headline": "Ваше подароване членство завершилося",
+           "body": "Сподіваємося, вам сподобалося. Продовжте з власним членством і читайте всі статті далі.",
+           "cta_label": "Продовжити членство"},
+}
+
+
+def prompt_flavour(payload: dict[str, Any], now: datetime) -> str | None:
+    """`gift_ended` when a lapsed member's gift membership is over (their summary says when it ended)."""
+    member = payload.get("member") or {}
+    ends = member.get("gift_ends_at")
+    if payload.get("reason") == "membership_lapsed" and ends is not None and ends <= now:
+        return "gift_ended"
+    return None
+
+
 def paywall_prompt(session: Session, ctx: Context, locale: str | None, article_id: str, reason: str,
-                   now: datetime, section: str | None = None) -> dict[str, Any]:
+                   now: datetime, flavour: str | None = None, section: str | None = None) -> dict[str, Any]:
     """The campaign's appeal in the reader's locale, with a checkout link naming campaign and article.
 
     The link starts from the banner's http(s) CTA URL (the progress payload already drops any other), else the
@@ -52,14 +71,15 @@ def paywall_prompt(session: Session, ctx: Context, locale: str | None, article_i
     if banner is None:
         banner = {**FALLBACK_PROMPT, "cta_url": "", "locale": "en", "dir": "ltr"}
     base = banner_link(banner.get("cta_url")) or ctx.settings.join_url
-    params = {"article": article_id, "reason": reason}
+    params = {"article": article_id, "reason": flavour or reason}
     if slug:
         params["campaign"] = slug
-    return {
-        "headline": banner["headline"], "body": banner["body"], "cta_label": banner["cta_label"],
-        "checkout_url": add_query(base, params), "locale": banner["locale"], "dir": banner["dir"],
-        "campaign": slug,
-    }
+    copy = {k: banner[k] for k in ("headline", "body", "cta_label", "locale", "dir")}
+    if flavour == "gift_ended":
+        lang = (locale or banner["locale"] or "en").split("-")[0].lower()
+        copy.update(GIFT_ENDED_PROMPT.get(lang) or GIFT_ENDED_PROMPT["en"], dir="ltr",
+                    locale=lang if lang in GIFT_ENDED_PROMPT else "en")
+    return {**copy, "checkout_url": add_query(base, params), "campaign": slug, "flavour": flavour}
 
 
 def add_query(url: str, params: dict[str, str]) -> str:

@@ -35,6 +35,8 @@ class MemberSummarySchema(ma.Schema):
     plan = fields.String(allow_none=True)
     current_period_end = fields.DateTime(allow_none=True, metadata={"description": "Renewal (or end) date"})
     cancel_at_period_end = fields.Boolean()
+    gift_ends_at = fields.DateTime(allow_none=True, metadata={
+        "description": "When the member's gift membership ends (or ended); null without a redeemed gift"})
 
 
 class MemberMeSchema(MemberSummarySchema):
@@ -60,6 +62,9 @@ class PromptSchema(ma.Schema):
     locale = fields.String(required=True)
     dir = fields.String(required=True, metadata={"description": "ltr or rtl"})
     campaign = fields.String(allow_none=True)
+    flavour = fields.String(allow_none=True, metadata={
+        "description": "`gift_ended`: the member's gift membership is over; the copy invites them to continue "
+                       "with their own membership. Null: the campaign's own appeal"})
 
 
 class EntitlementSchema(ma.Schema):
