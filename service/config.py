@@ -127,7 +127,17 @@ SETTINGS: dict[str, Setting] = {
         "Mail server: `smtp://host:25`, `smtp+starttls://user:pass@host:587` or `smtps://...`; empty: mail "
         "stays in the outbox table"),
     "SMTP_TIMEOUT": Setting(10.0, float, "Seconds to wait for the mail server"),
-    "MAIL_FROM": Setting("Membership <membership@localhost>", str, "From address of sign-in mail"),
+    "MAIL_FROM": Setting("Membership <membership@localhost>", str,
+                         "From address of member mail (its display name signs the mail)"),
+    "MAIL_DISABLED": Setting(
+        False, flag,
+        "`true`: member mail is written to the outbox but never sent, on purpose; production refuses to start "
+        "without SMTP_URL unless this says so"),
+    "MEMBER_ACCOUNT_URL": Setting(
+        "", str,
+        "The site's page where a member signs in and manages their membership (it opens the billing portal, "
+        "`POST /v1/billing-portal/sessions`, after sign-in); payment-failed mail links to it; empty: the first "
+        "SITE_ALLOWED_ORIGINS origin + `/account` (https in production)"),
     "PAYWALL_CAMPAIGN": Setting(
         "", str,
         "Slug of the campaign whose copy the paywall prompt shows; empty: the running campaign that started "
@@ -214,6 +224,7 @@ MIN_SECRET_KEY_LENGTH = 32
 URL_SETTINGS = {
     "PUBLIC_BASE_URL": (False, False),
     "PAYWALL_JOIN_URL": (False, True),
+    "MEMBER_ACCOUNT_URL": (False, True),
     "STRIPE_API_BASE": (False, True),
     "SITE_ALLOWED_ORIGINS": (True, True),
     "WIDGET_ALLOWED_ORIGINS": (True, True),  # `*`: any origin
@@ -296,7 +307,7 @@ def check(settings: Mapping[str, Any]) -> None:
     production = env == "production"
     problems = url_problems(settings, require_https=production)
     if production:
-        problems = secret_problems(settings) + problems
+        problems = secret_problems(settings) + problems + mail_problems(settings)
     if problems:
         raise ConfigError(problems)
 
@@ -320,6 +331,14 @@ def secret_problems(settings: Mapping[str, Any]) -> list[str]:
         elif name == "SECRET_KEY" and len(value) < MIN_SECRET_KEY_LENGTH:
             problems.append(f"SECRET_KEY is too short for production (at least {MIN_SECRET_KEY_LENGTH} characters)")
     return problems
+
+
+def mail_problems(settings: Mapping[str, Any]) -> list[str]:
+    """Production sends member mail through SMTP_URL, or says with MAIL_DISABLED=true that it must not."""
+    if "SMTP_URL" not in settings or str(settings.get("SMTP_URL") or "").strip() or settings.get("MAIL_DISABLED"):
+        return []
+    return ["SMTP_URL is not set: member mail (sign-in links, welcome, payment failed) would never leave the "
+            "outbox; set SMTP_URL, or MAIL_DISABLED=true to run without mail on purpose"]
 
 
 def webhook_secret_problems(value: str) -> list[str]:

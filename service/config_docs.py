@@ -31,7 +31,8 @@ for development: `make run` needs none of them.
   at least 32 characters; `STRIPE_WEBHOOK_SECRET` may hold several secrets separated by commas
   (rotation), and each one, trimmed, must start with `whsec_`;
 - each setting marked **https** holds absolute `https://` URLs (in development `http://` is
-  accepted too), with a host, no credentials, no spaces or control characters (`service/urls.py`).
+  accepted too), with a host, no credentials, no spaces or control characters (`service/urls.py`);
+- `SMTP_URL` is set, or `MAIL_DISABLED=true` says that member mail stays in the outbox on purpose.
 
 The app (and `flask`, and gunicorn's master before any worker starts) refuses to start otherwise,
 with one message naming every problem and exit status 2; secret values are never shown.

@@ -17,6 +17,7 @@ PROD = {
     "ENTITLEMENT_KEYS": PEM,
     "PUBLIC_BASE_URL": "https://membership.news.example",
     "SITE_ALLOWED_ORIGINS": "https://news.example,https://www.news.example",
+    "SMTP_URL": "smtp+starttls://mailer:pw@mail.news.example:587",
 }
 
 
@@ -102,9 +103,9 @@ def test_every_missing_or_development_secret_is_named_in_one_message():
         check_environment({"SERVICE_ENV": "production", "STRIPE_API_KEY": "sk_test_dev_insecure"})
     message = str(caught.value)
     for name in ("SECRET_KEY", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "ENTITLEMENT_KEYS", "PUBLIC_BASE_URL",
-                 "SITE_ALLOWED_ORIGINS"):
+                 "SITE_ALLOWED_ORIGINS", "SMTP_URL"):
         assert name in message
-    assert message.startswith("7 problems with the configuration:")
+    assert message.startswith("8 problems with the configuration:")
     assert caught.value.exit_code == 2
 
 

@@ -87,7 +87,8 @@ def production_config(**extra):
     from service.config import SECRETS
 
     cfg = {**TEST_CONFIG, "SERVICE_ENV": "production", "TESTING": False,
-           "PUBLIC_BASE_URL": "https://membership.news.example", "SITE_ALLOWED_ORIGINS": "https://news.example"}
+           "PUBLIC_BASE_URL": "https://membership.news.example", "SITE_ALLOWED_ORIGINS": "https://news.example",
+           "SMTP_URL": "smtp+starttls://mailer:pw@mail.news.example:587"}
     for name, dev_default in SECRETS.items():
         if not cfg.get(name) or cfg[name] == dev_default:
             cfg[name] = "production-test-value-0123456789abcdef"

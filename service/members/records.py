@@ -17,6 +17,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from service.db import Base
+from service.mail import member_mail
 from service.members import identity, tombstones
 from service.members.models import Member, MemberStatusChange, Subscription
 from service.members.status import GiftState, MemberState, has_membership
@@ -121,6 +122,7 @@ def apply_state(session: Session, member: Member, state: MemberState, *, at: dat
         revoke_tokens(member)
     if changes:
         member.updated_at = now
+        member_mail.state_changed(session, member, changes, at=at, now=now)  # welcome, ended: the outbox
     return changes
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from service.mail import member_mail
 from service.payments import events
 from service.payments.apply import (
     Context,
@@ -122,6 +123,8 @@ def on_invoice_payment_failed(ctx: Context, obj: dict[str, Any]) -> str:
     if sub.payment_failed_at is None or ctx.at > sub.payment_failed_at:
         sub.payment_failed_at = ctx.at
     refresh_status(ctx, sub)
+    member_mail.payment_failed(ctx.session, member, invoice_id=str(obj.get("id") or ""), subscription_status=sub.status,
+                               failed_at=sub.payment_failed_at, now=ctx.now)  # once per invoice (the outbox)
     return "applied"
 
 

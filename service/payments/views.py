@@ -11,6 +11,7 @@ from service import clock
 from service.api import Blueprint
 from service.errors import DomainError
 from service.extensions import db, limiter
+from service.mail import send_after_commit
 from service.ops.metrics import record_webhook
 from service.payments import checkout, ledger, signatures
 from service.payments.schemas import CheckoutRequestSchema, CheckoutSessionSchema, WebhookAckSchema
@@ -78,4 +79,5 @@ def stripe_webhook() -> dict[str, Any]:
         raise HandlerError(f"Applying event {exc.result.event_id} failed; it is recorded and will be "
                            "applied when Stripe retries.") from exc
     record_webhook(result.type, result.outcome)
+    send_after_commit()  # the mail this event caused (committed with it by ingest), bounded
     return {"received": True, "event": result.event_id, "outcome": result.outcome}

@@ -13,17 +13,9 @@ def init_app(app) -> None:  # noqa: ANN001
     from service.extensions import api, db
     from service.paywall import cli, member_cache, tokens, views
     from service.paywall.access import Context
-    from service.paywall.mail import SmtpSettings
     from service.paywall.settings import Settings, TTLValue
 
-    settings = Settings.from_config(app.config)
-    if settings.smtp_url:
-        try:
-            SmtpSettings.parse(settings.smtp_url)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from exc
-    elif app.config.get("SERVICE_ENV") == "production":
-        log.error("SMTP_URL is not set: sign-in mail is kept in the outbox table and never delivered")
+    settings = Settings.from_config(app.config)  # (SMTP_URL: service/mail and config.mail_problems)
     pem = app.config.get("ENTITLEMENT_KEYS") or ""
     if pem:
         try:

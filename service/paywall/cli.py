@@ -10,9 +10,9 @@ from sqlalchemy import select
 from service.cli_support import domain_errors, progress
 from service.clock import now
 from service.extensions import db
+from service.mail.models import OutboxMessage
 from service.paywall import member_access, meter, sections, signin, tokens
 from service.paywall.access import Context
-from service.paywall.models import OutboxMessage
 
 member_cli = AppGroup("member", help="Members: tokens for support staff and tests.")
 meter_cli = AppGroup("meter", help="The paywall's meter: purge expired reads.")
@@ -72,7 +72,7 @@ def outbox(limit: int) -> None:
         click.echo("The outbox is empty.")
         return
     for m in reversed(rows):
-        click.echo(f"--- #{m.id} {m.created_at:%Y-%m-%d %H:%M:%S} UTC\nTo: {m.to_addr}\n"
+        click.echo(f"--- #{m.id} {m.created_at:%Y-%m-%d %H:%M:%S} UTC {m.kind} ({m.status})\nTo: {m.to_addr}\n"
                    f"Subject: {m.subject}\n\n{m.body}")
     click.echo(f"{len(rows)} message(s).")
 

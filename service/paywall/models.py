@@ -1,13 +1,15 @@
-"""Paywall tables: the meter's reads, magic sign-in links, the mail outbox and section defaults."""
+"""Paywall tables: the meter's reads, magic sign-in links and section defaults (the mail outbox moved to
+service/mail/models.py; OutboxMessage is imported here for older callers)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base
+from service.mail.models import OutboxMessage  # noqa: F401 - moved to service/mail (older imports)
 
 BIG_ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER PRIMARY KEY only
 
@@ -45,18 +47,6 @@ class MagicLink(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]
-
-
-class OutboxMessage(Base):
-    """Mail kept instead of sent when no SMTP server is configured (development and tests)."""
-
-    __tablename__ = "mail_outbox"
-
-    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
-    to_addr: Mapped[str] = mapped_column(String(320))
-    subject: Mapped[str] = mapped_column(String(500))
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime]
 
 
 class SectionDefault(Base):

@@ -1,4 +1,7 @@
-"""Member sign-in by magic link: the return-URL rule, link requests (per-address quota), one-time use, purge."""
+"""Member sign-in by magic link: the return-URL rule, link requests (per-address quota), one-time use, purge.
+
+The link's mail goes to the outbox in the same transaction as the link (service/mail: key `sign_in:link:<id>`,
+templates in the member's locale); the view sends it after its commit."""
 
 from __future__ import annotations
 
@@ -6,19 +9,20 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from service import urls
-from service.errors import DomainError, Invalid, Unavailable
+from service.errors import DomainError, Invalid
+from service.mail import member_mail
 from service.members.identity import normalize_email
 from service.members.models import Member
-from service.paywall import mail, quota
+from service.paywall import quota
 from service.paywall.member_access import member_token
 from service.paywall.models import MagicLink
-from service.paywall.prompts import add_query
 from service.paywall.settings import Settings
 
 MAX_MAGIC_TOKEN = 100
@@ -50,48 +54,38 @@ def request_magic_link(session: Session, settings: Settings, *, email: str, retu
     check_return_url(settings, return_url)
     quota.spend(session, settings.signin_quota, email, now)  # after the input checks: refused input spends none
     email = normalize_email(email)
-    token = _new_link(session, settings, email, return_url, now)
-    if session.scalar(select(Member.id).where(Member.email == email)) is not None:
-        subject, body = _sign_in_mail(settings, token)
-    else:
-        subject = "Your sign-in link"
-        body = ("Hello,\n\nSomeone (hopefully you) asked to sign in with this address, but we found no membership "
-                "for it. If you joined with another address, ask for a link for that one. To become a member:\n\n"
-                f"{add_query(settings.join_url, {'source': 'sign-in'})}\n\n"
-                "If you did not ask to sign in, ignore this message.\n")
-    _send_mail(session, settings, email, subject, body, now)
+    link, token = _new_link(session, settings, email, return_url, now)
+    found = session.execute(select(Member.id, Member.locale).where(Member.email == email)).first()
+    _mail(session, settings, link, token if found else None, found, now)
 
 
 def send_sign_in_link(session: Session, settings: Settings, *, email: str, return_url: str, now: datetime) -> None:
     """Mail a one-time sign-in link to an address the caller knows to be a member's own (the stored one)."""
     check_return_url(settings, return_url)
     email = normalize_email(email)
-    token = _new_link(session, settings, email, return_url, now)
-    _send_mail(session, settings, email, *_sign_in_mail(settings, token), now)
+    link, token = _new_link(session, settings, email, return_url, now)
+    found = session.execute(select(Member.id, Member.locale).where(Member.email == email)).first()
+    _mail(session, settings, link, token, found, now)
 
 
-def _new_link(session: Session, settings: Settings, email: str, return_url: str, now: datetime) -> str:
+def _new_link(session: Session, settings: Settings, email: str, return_url: str, now: datetime
+              ) -> tuple[MagicLink, str]:
     token = secrets.token_urlsafe(32)
-    session.add(MagicLink(token_hash=_hash(token), email=email, return_url=return_url, created_at=now,
-                          expires_at=now + settings.magic_link_ttl))
-    return token
+    link = MagicLink(token_hash=_hash(token), email=email, return_url=return_url, created_at=now,
+                     expires_at=now + settings.magic_link_ttl)
+    session.add(link)
+    session.flush()  # its id keys the mail
+    return link, token
 
 
-def _sign_in_mail(settings: Settings, token: str) -> tuple[str, str]:
-    minutes = int(settings.magic_link_ttl.total_seconds() // 60)
-    link = f"{settings.public_base_url}/v1/auth/magic-links/{token}"
-    return "Your sign-in link", (
-        f"Hello,\n\nUse this link to sign in. It works once and expires in {minutes} minutes:\n\n{link}\n\n"
-        "If you did not ask to sign in, ignore this message.\n")
-
-
-def _send_mail(session: Session, settings: Settings, to: str, subject: str, body: str, now: datetime) -> None:
-    session.flush()
-    try:
-        mail.send(session, smtp_url=settings.smtp_url, sender=settings.mail_from, to=to, subject=subject,
-                  body=body, now=now, timeout=settings.smtp_timeout)
-    except mail.MailError as exc:
-        raise Unavailable("The sign-in mail could not be sent; try again in a few minutes.") from exc
+def _mail(session: Session, settings: Settings, link: MagicLink, token: str | None, member: Any, now: datetime
+          ) -> None:
+    """The link's mail (`token` None: the no-membership note), in the member's locale, in the outbox."""
+    member_mail.sign_in(
+        session, link_id=link.id, to=link.email, locale=member.locale if member else "",
+        link=f"{settings.public_base_url}/v1/auth/magic-links/{token}" if token else None,
+        minutes=int(settings.magic_link_ttl.total_seconds() // 60), expires_at=link.expires_at, now=now,
+        member_id=member.id if member else None)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from service import clock
 from service.api import Blueprint
 from service.errors import problem
 from service.extensions import db, limiter
+from service.mail import send_after_commit
 from service.members import records
 from service.members.models import Member
 from service.paywall import billing, claims, member_access, signin
@@ -102,6 +103,7 @@ def request_magic_link(body: dict[str, Any]) -> dict[str, str]:
     signin.request_magic_link(db.session, _ctx().settings, email=body["email"], return_url=body["return_url"],
                               now=clock.now())
     db.session.commit()
+    send_after_commit()  # the link's mail, written with it (service/mail)
     return {"status": "accepted",
             "detail": "If this address belongs to a member, a sign-in link is on its way. Check your inbox."}
 
@@ -141,6 +143,7 @@ def claim_checkout(body: dict[str, Any], session_id: str) -> Any:
     claim = claims.claim_checkout(db.session, settings, current_app.extensions["stripe"], prices, session_id,
                                   clock.now(), return_url=(body or {}).get("return_url"))
     db.session.commit()
+    send_after_commit()  # a sign-in link's mail, when the claim wrote one
     if not claim.signed_in:
         response = jsonify(ClaimVerifySchema().dump({
             "status": "verify_email", "detail": "To sign in, use the link we sent to the member's address."}))
