@@ -15,10 +15,11 @@ def init_app(app) -> None:  # noqa: ANN001
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     if app.config.get("SERVICE_ENV") == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
+    from service.staff import health_pages, template_helpers  # noqa: F401 - payments health page, `of_goal`
+
     app.extensions["staff_dashboard_cache"] = AggregateCache(ttl=float(app.config["STAFF_DASHBOARD_CACHE_SECONDS"]))
     from service.staff import campaign_pages  # noqa: F401 - campaign settings and the paywall's campaign
 
-    from service.staff import health_pages  # noqa: F401 - the payments health page
 
     app.register_blueprint(views.bp)
     api.spec.components.security_scheme(

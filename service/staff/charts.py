@@ -189,20 +189,50 @@ def _axis_labels(chart: Chart, s: _Scale) -> list[str]:
             f'text-anchor="middle" fill="{COLOURS["axis"]}">{escape(chart.y_label)}</text>']
 
 
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 of a text label
+CHAR_W, TEXT_H = 7.0, 12.0  # a 12 px label's width per character and height, generously
+
+
+def text_box(x: float, y: float, text: str, anchor: str = "start") -> Box:
+    """The box a label of `text` at (x, baseline y) covers."""
+    width = CHAR_W * len(text)
+    x0 = x - width if anchor == "end" else x - width / 2 if anchor == "middle" else x
+    return (x0, y - TEXT_H, x0 + width, y + 3)
+
+
+def overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def today_label(x: float, taken: list[Box]) -> tuple[float, float, str]:
+    """Where "today" goes (x, y, anchor): right of the marker at the top of the plot, else left of it, else
+    lower down, never over another label (the goal's) nor outside the plot."""
+    for y in (TOP + 10, TOP + 26, TOP + 42, HEIGHT - BOTTOM - 6):
+        for lx, anchor in ((x + 4, "start"), (x - 4, "end")):
+            box = text_box(lx, y, "today", anchor)
+            if box[0] >= LEFT and box[2] <= WIDTH - RIGHT and not any(overlaps(box, t) for t in taken):
+                return lx, y, anchor
+    return x + 4, HEIGHT - BOTTOM - 6, "start"
+
+
 def _references(chart: Chart, s: _Scale) -> list[str]:
-    """Horizontal reference lines (the goal) and the "today" marker."""
-    parts = []
+    """Horizontal reference lines (the goal) and the "today" marker, their labels clear of each other."""
+    parts, taken = [], []
     for value, label, colour in chart.hlines:
         y = s.y(value)
+        ly = y - 5 if y - 5 - TEXT_H >= TOP - 14 else y + 15  # above the line, unless that leaves the plot
+        taken.append(text_box(WIDTH - RIGHT - 4, ly, label, "end"))
         parts.append(f'<line class="ref" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
                      f'stroke="{colour}" stroke-dasharray="2 3"/>')
-        parts.append(f'<text x="{WIDTH - RIGHT - 4}" y="{y - 5:.1f}" text-anchor="end" fill="{colour}">'
-                     f'{escape(label)}</text>')
+        parts.append(f'<text class="ref-label" x="{WIDTH - RIGHT - 4}" y="{ly:.1f}" text-anchor="end" '
+                     f'fill="{colour}">{escape(label)}</text>')
     if chart.marker is not None and chart.first <= chart.marker <= chart.last:
         x = s.x(chart.marker)
+        lx, ly, anchor = today_label(x, taken)
         parts.append(f'<line class="today" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" '
                      f'stroke="{COLOURS["today"]}" stroke-dasharray="4 3"/>')
-        parts.append(f'<text x="{x + 4:.1f}" y="{TOP + 10}" fill="{COLOURS["today"]}">today</text>')
+        parts.append(f'<text class="today-label" x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}" '
+                     f'fill="{COLOURS["today"]}">today</text>')
     return parts
 
 

@@ -12,6 +12,7 @@ from service.staff.views import bp
 @bp.get("/payments")
 @auth.require_role("admin")
 def payments() -> str:
-    from flask import render_template
+    from flask import current_app, render_template
 
-    return render_template("staff/payments.html", health=payments_health.overview(db.session, limit=100))
+    livemode = current_app.extensions["payments_settings"].livemode
+    return render_template("staff/payments.html", health=payments_health.overview(db.session, 100, livemode))

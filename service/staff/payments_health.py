@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from service.errors import NotFound
 from service.payments import ledger
+from service.payments.events import HANDLED_TYPES
 from service.payments.models import ReconciliationRun, WebhookEvent
-from service.staff import audit
+from service.staff import audit, truths
 from service.staff.models import StaffUser
 
 
@@ -27,21 +28,26 @@ class EventRow:
     error: str
     attempts: int
     received_at: datetime | None
+    why: str = ""  # an ignored event: why it changed nothing
 
     @property
     def failed(self) -> bool:
         return self.outcome == "failed"
 
 
-def overview(session: Session, limit: int = 25) -> dict[str, Any]:
-    """Recent webhook events (failed first, newest first) and the last reconciliation run with its changes.
+def overview(session: Session, limit: int = 25, livemode: bool = False) -> dict[str, Any]:
+    """Recent webhook events (failed first, newest first; an ignored one says why) and the last reconciliation
+    run with its changes. `livemode`: whether the service uses a live Stripe key.
 
     Reads the payments package's ledger (`webhook_events`) and `reconciliation_runs`; never the payloads."""
     w = WebhookEvent
     rows = session.execute(
-        select(w.id, w.stripe_event_id, w.type, w.status, w.last_error, w.attempts, w.received_at)
+        select(w.id, w.stripe_event_id, w.type, w.status, w.last_error, w.attempts, w.received_at, w.livemode)
         .order_by((w.status == "failed").desc(), w.received_at.desc(), w.id.desc()).limit(limit))
-    events = [EventRow(i, sid, t, st, err or "", n or 0, at) for i, sid, t, st, err, n, at in rows]
+    handled = frozenset(HANDLED_TYPES)
+    events = [EventRow(i, sid, t, st, err or "", n or 0, at,
+                       truths.ignored_why(t, lm, livemode, handled) if st == "ignored" else "")
+              for i, sid, t, st, err, n, at, lm in rows]
     failed_total = session.scalar(select(func.count(w.id)).where(w.status == "failed")) or 0
     run = session.scalar(select(ReconciliationRun).order_by(ReconciliationRun.started_at.desc(),
                                                             ReconciliationRun.id.desc()).limit(1))
@@ -63,11 +69,11 @@ def describe_run(run: Any) -> dict[str, Any]:
         changes.append(f"{ch.get('subscription', '?')} ({who}): {fields or 'changed'}")
     errors = [str(e) for e in summary.get("errors", []) or []]
     started = f"{run.started_at:%Y-%m-%d %H:%M} UTC"
-    state = "still running" if run.finished_at is None else "finished"
+    state = "still running" if run.finished_at is None else "failed" if errors else "finished"
     text = (f"{'Dry run' if run.dry_run else 'Run'} {run.id} started {started}, {state}: examined "
             f"{run.examined:,} subscriptions, changed {run.changed:,}"
             + (f" (since {run.since})" if run.since else "") + ".")
-    return {"id": run.id, "summary": text, "changes": changes + [f"Error: {e}" for e in errors]}
+    return {"id": run.id, "summary": text, "failed": bool(errors), "changes": changes + [f"Error: {e}" for e in errors]}
 
 
 def replay_webhook(session: Session, event_id: int, *, staff: StaffUser, settings: Any, now: datetime) -> str:

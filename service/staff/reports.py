@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from service.campaigns import pace
 from service.campaigns import services as campaigns
 from service.campaigns.models import Campaign, CampaignDaily, CountAdjustment
-from service.staff import stats
+from service.campaigns.seed import SEEDED_SOURCE
+from service.staff import stats, truths
 from service.staff.adjustments import list_adjustments
 
 
@@ -35,6 +36,9 @@ class Dashboard:
     breakdowns: dict[str, list[stats.Share]]
     funnel: list[stats.FunnelStep]
     adjustments: list[CountAdjustment]
+    seeded: int = 0  # seeded sign-ups (demo data): in the count, never in the funnel
+    outcome: truths.Outcome | None = None  # how an ended campaign ended
+    chart_note: str = ""  # why the chart's last point and the headline count differ
 
 
 def list_campaigns(session: Session, now: datetime) -> list[dict[str, Any]]:
@@ -63,8 +67,13 @@ def breakdown_rows(session: Session, campaign: Campaign, dimension: str) -> list
     return [(k, int(j or 0), int(e or 0)) for k, j, e in rows]
 
 
+def is_seeded(source: str | None) -> bool:
+    return (source or "").split(":")[0] == SEEDED_SOURCE
+
+
 def funnel_counts(session: Session, campaign: Campaign, signups: int) -> list[stats.FunnelStep]:
-    """Impressions and clicks (widget), checkouts started (payments) and sign-ups over the campaign."""
+    """Impressions and clicks (widget), checkouts started (payments) and sign-ups over the campaign: sign-ups
+    from the same roll-ups as the count, seeded ones left out (no reader went through the funnel)."""
     from service.widget.models import WidgetDaily
 
     impressions = clicks = 0
@@ -98,13 +107,16 @@ class Aggregates:
     daily: list[tuple[date, int, int]]
     breakdowns: dict[str, list[tuple[str, int, int]]]
     funnel: list[stats.FunnelStep]
+    seeded: int = 0
 
 
 def aggregates(session: Session, campaign: Campaign) -> Aggregates:
     daily = daily_rows(session, campaign)
-    return Aggregates(daily=daily, breakdowns={dim: breakdown_rows(session, campaign, dim)
-                                               for dim in ("plan", "source", "locale")},
-                      funnel=funnel_counts(session, campaign, sum(j for _, j, _ in daily)))
+    sources = breakdown_rows(session, campaign, "source")
+    seeded = sum(j for k, j, _ in sources if is_seeded(k))
+    return Aggregates(daily=daily, breakdowns={"plan": breakdown_rows(session, campaign, "plan"), "source": sources,
+                                               "locale": breakdown_rows(session, campaign, "locale")},
+                      funnel=funnel_counts(session, campaign, sum(j for _, j, _ in daily) - seeded), seeded=seeded)
 
 
 def cache_key(campaign: Campaign) -> tuple:
@@ -132,9 +144,13 @@ def dashboard(session: Session, campaign: Campaign, now: datetime, cache: Any = 
     projection = stats.projection_line(today, payload["count"], float(payload["pace"]["daily_average_7d"]),
                                        campaign.goal, deadline) if payload["status"] == "active" else []
     breakdowns = {dim: stats.breakdown(rows) for dim, rows in agg.breakdowns.items()}
+    after = [(j, e) for d, j, e in agg.daily if d > deadline]
+    note = truths.chart_gap(payload["count"], cumulative, sum(e for _, e in after), sum(j for j, _ in after),
+                            sum(v for d, v in by_day.items() if d > deadline))
     return Dashboard(campaign=campaign, progress=payload, first_day=first, deadline=deadline, today=today,
                      days=days, cumulative=cumulative, on_track=stats.on_track_line(first, deadline, campaign.goal),
-                     projection=projection, breakdowns=breakdowns, funnel=agg.funnel, adjustments=adj)
+                     projection=projection, breakdowns=breakdowns, funnel=agg.funnel, adjustments=adj,
+                     seeded=agg.seeded, outcome=truths.outcome(payload, deadline), chart_note=note)
 
 
 def signup_rows(session: Session, campaign: Campaign) -> list[tuple[date, str, str, str, int, int]]:

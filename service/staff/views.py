@@ -156,9 +156,11 @@ def dashboard(slug: str) -> str:
                                               events=milestone_admin.chart_events(session, campaign)),
         "daily": charts.daily_chart(d.days, d.first_day, d.deadline),
         "bar": charts.progress_bar(p["count"], p["goal"],
-                                   f"{p['count']:,} of {p['goal']:,} members ({p['percent_of_goal']}%)"),
+                                   f"{p['count']:,} of {p['goal']:,} members "
+                                   f"({reports.truths.percent_label(p['percent_of_goal'])})"),
     }
-    health = payments_health.overview(session) if g.staff.can("admin") else None
+    health = payments_health.overview(session, livemode=current_app.extensions["payments_settings"].livemode) \
+        if g.staff.can("admin") else None
     rows = redaction.audit_rows(audit.recent(session, campaign), g.staff.can("admin"))
     return render_template("staff/dashboard.html", d=d, p=p, c=campaign, figures=figures, audit=rows,
                            health=health)
