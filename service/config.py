@@ -64,7 +64,25 @@ SETTINGS: dict[str, Setting] = {
     "STRIPE_API_BASE": Setting("", str, "Another Stripe API server (the tests' fake Stripe); empty: Stripe itself"),
     "STRIPE_PRICES": Setting(
         "", str,
-        "Plans on sale, `plan=price_id` pairs, comma-separated, e.g. `monthly=price_1,yearly=price_2`"),
+        "Plans on sale, `plan=price_id` pairs, comma-separated, e.g. `monthly=price_1,yearly=price_2`; "
+        "`plan.eur=price_3` prices a plan in another currency; `:flexible` after a price "
+        "(`monthly=price_1:flexible`) lets the reader choose the amount"),
+    "PLAN_CURRENCY": Setting(
+        "usd", str,
+        "Currency of STRIPE_PRICES and GIFT_PRICES entries without a `.currency` suffix, and the currency of a"
+        " reader whose country's currency is not on sale"),
+    "PLAN_MINIMUMS": Setting(
+        "usd=500,eur=500,gbp=500,uah=20000", str,
+        "Smallest reader-chosen amount per currency, in minor units (`usd=500` is $5.00); the currencies listed"
+        " are those flexible plans and one-time contributions are offered in"),
+    "PLAN_PRESETS": Setting(
+        "", str,
+        "Amounts the join page offers for a flexible plan, minor units, e.g. `monthly=500/1000/2500,"
+        "monthly.eur=500/1000`; without an entry: 1, 2 and 5 times the minimum"),
+    "GIFT_PRICES": Setting(
+        "", str,
+        "One-time Stripe prices of gift memberships by length in months, e.g. `3=price_a,12=price_b,"
+        "12.eur=price_c`; empty: no gifts on sale"),
     "STRIPE_WEBHOOK_TOLERANCE": Setting(
         300, int,
         "Seconds a webhook signature stays valid (older deliveries are refused as replays)"),

@@ -47,6 +47,8 @@ def stripe_list(fake_stripe, subs, page_size=2):
                      "has_more": start + page_size < len(subs)}
 
     fake_stripe.route("GET", r"/v1/subscriptions", handler)
+    fake_stripe.reply("GET", r"/v1/checkout/sessions",  # no one-time payments (tests/test_contributions.py)
+                      {"object": "list", "url": "/v1/checkout/sessions", "data": [], "has_more": False})
 
 
 def stripe_state():

@@ -25,6 +25,9 @@ from service.campaigns.models import Campaign, CampaignDaily, CountAdjustment
 from service.db import aware
 from service.members.models import Member
 
+# Recounts of other counters on the campaign row, run by recount() (a new or re-windowed campaign); features
+# register theirs at start (payments: contributors_counted), so campaigns imports no feature.
+RECOUNT_HOOKS: list[Any] = []
 FACT_ATTRS = ("first_paid_at", "ended_at", "first_payment_reversed_at", "plan", "locale", "source",
               "gift_redeemed_at", "gift_ended_at")
 
@@ -177,5 +180,7 @@ def recount(session: Session, campaign: Campaign, now: datetime) -> int:
     session.execute(update(Campaign).where(Campaign.id == campaign.id)
                     .values(members_counted=counted, adjustments_total=int(adjustments or 0)))
     milestones.record_crossings(session.connection(), campaign.id, now)
+    for hook in RECOUNT_HOOKS:  # other counters kept on the campaign row (payments: contributors)
+        hook(session, campaign, now)
     session.expire(campaign)
     return total(counted, int(adjustments or 0))

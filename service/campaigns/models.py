@@ -41,6 +41,8 @@ class Campaign(Base):
     join_url: Mapped[str] = mapped_column(String(2000), default="")
     members_counted: Mapped[int] = mapped_column(Integer, default=0)
     adjustments_total: Mapped[int] = mapped_column(Integer, default=0)
+    # People who gave once in the window, kept by payments/contributions.py on write; never in `count`.
+    contributors_counted: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     archived_at: Mapped[datetime | None]  # archived: 410 on its public endpoints, never the paywall's

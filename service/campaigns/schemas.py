@@ -72,6 +72,7 @@ class ProgressSchema(ma.Schema):
     original_goal = ma.fields.Integer(required=True, allow_none=True, metadata={
         "description": "The goal a stretch goal replaced (`goal` is the current target); null without one"})
     milestones = ma.fields.Nested(MilestonesSchema, required=True)
+    contributions = ma.fields.Nested(ContributionsSchema, required=True)
     pace = ma.fields.Nested(PaceSchema, required=True)
     banner = ma.fields.Nested(BannerSchema, required=True)
     updated_at = ma.fields.DateTime(required=True, metadata={"description": "Last change of the count or copy"})

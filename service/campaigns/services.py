@@ -230,7 +230,8 @@ def document_data(session: Session, campaign: Campaign, locale: str | None, now:
     """Everything the banner needs, as plain data (serialized by ProgressSchema): the progress document."""
     p = pace.compute(count=campaign.count, goal=campaign.goal, starts_at=campaign.starts_at,
                      ends_at=campaign.ends_at, timezone=campaign.timezone, now=now,
-                     net_last_7d=net_last_7d(session, campaign, now), original_goal=campaign.original_goal)
+                     net_last_7d=net_last_7d(session, campaign, now), original_goal=campaign.original_goal,
+                     contributors=campaign.contributors_counted or 0)
     if copies is None:
         copies = list(session.scalars(select(BannerCopy).where(BannerCopy.campaign_id == campaign.id)))
     used_locale, templates = pick_copy(copies, locale, campaign.default_locale, p.stage)
@@ -251,6 +252,7 @@ def document_data(session: Session, campaign: Campaign, locale: str | None, now:
         "timezone": campaign.timezone,
         "days_left": p.days_left,
         "hours_left": p.hours_left,
+        "contributions": {"count": p.contributors},
         "pace": {
             "daily_needed": p.daily_needed,
             "daily_average_7d": p.daily_average_7d,

@@ -15,6 +15,11 @@ def init_app(app) -> None:  # noqa: ANN001
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     api.register_blueprint(views.blp)
+    from service.campaigns import count_storage
+    from service.payments import contributions
+
+    if contributions.recount not in count_storage.RECOUNT_HOOKS:
+        count_storage.RECOUNT_HOOKS.append(contributions.recount)
     cli.init_app(app)
     from service.ops import registry
 

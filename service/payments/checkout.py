@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from service.campaigns.services import get_campaign
 from service.errors import Invalid, UpstreamError
-from service.payments import events
+from service.payments import events, pricing
 from service.payments.models import CheckoutStart
 from service.payments.settings import PaymentSettings
 from service.urls import allowed_origin
@@ -22,31 +22,31 @@ log = logging.getLogger(__name__)
 
 
 def start_checkout(session: Session, client: stripe.StripeClient, settings: PaymentSettings, *, campaign: str,
-                   plan: str, success_url: str, cancel_url: str, now: datetime, email: str | None = None,
+                   plan: str | None, success_url: str, cancel_url: str, now: datetime, email: str | None = None,
                    locale: str | None = None, reader_id: str | None = None, article_id: str | None = None,
-                   referrer: str | None = None) -> dict[str, str]:
-    """Create a Checkout Session (subscription mode) with attribution metadata on the session and on
-    the subscription, and count the start for the funnel."""
+                   referrer: str | None = None, kind: str = "membership", amount: int | None = None,
+                   currency: str | None = None, country: str | None = None,
+                   gift: dict[str, Any] | None = None) -> dict[str, str]:
+    """Create a Checkout Session with attribution metadata on the session and on the subscription (a
+    membership: subscription mode) or the payment intent (`kind` contribution or gift: payment mode; see
+    pricing.py for amounts, currencies and gifts), and count a membership's start for the funnel."""
     found = get_campaign(session, campaign)
-    price = settings.plans.get(plan)
-    if price is None:
-        known = ", ".join(sorted(settings.plans)) or "none configured"
-        raise Invalid(f"Unknown plan '{plan[:64]}' (plans: {known}).", errors={"plan": ["Unknown plan."]})
     for name, url in (("success_url", success_url), ("cancel_url", cancel_url)):
         if not allowed_origin(url, settings.allowed_origins):
             raise Invalid(f"{name} must be on one of the site's allowed origins.",
                           errors={name: ["Origin not allowed."]})
+    plan = plan if kind == "membership" else None  # kinds: pricing.py (amounts, currencies, gifts)
+    priced = pricing.priced_for(session, client, settings, kind=kind, plan=plan, amount=amount, currency=currency,
+                                country=country, locale=locale, gift_details=gift, title=found.title, now=now)
     source = events.source_of(article_id, referrer)
     metadata = {k: v for k, v in (("campaign", found.slug), ("plan", plan), ("locale", locale or ""),
                                   ("source", source), ("reader_id", reader_id or ""),
                                   ("article_id", article_id or "")) if v}
+    metadata.update(priced.metadata)
     params: dict[str, Any] = {
-        "mode": "subscription",
-        "line_items": [{"price": price, "quantity": 1}],
+        **pricing.session_params(priced, metadata),
         "success_url": success_url,
         "cancel_url": cancel_url,
-        "metadata": metadata,
-        "subscription_data": {"metadata": metadata},
         "locale": events.checkout_locale(locale),
     }
     if reader_id:
@@ -61,7 +61,8 @@ def start_checkout(session: Session, client: stripe.StripeClient, settings: Paym
         log.warning("stripe checkout failed: %s (request %s)", type(exc).__name__, request_id)
         raise UpstreamError(f"Stripe could not create the checkout: {message} (Stripe request id: "
                             f"{request_id or 'unknown'}).", stripe_request_id=request_id) from exc
-    count_start(session, found.id, now.astimezone(UTC).date(), plan, (locale or "")[:35], source)
+    if plan:  # the membership funnel (contributions and gifts have their own figures)
+        count_start(session, found.id, now.astimezone(UTC).date(), plan, (locale or "")[:35], source)
     return {"id": created.id, "url": created.url}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import click
@@ -44,7 +45,8 @@ def replay(failed, event_ids):  # noqa: ANN001,ANN201
 @click.option("--dry-run", is_flag=True, help="Print what would change; write nothing but the run record")
 @domain_errors
 def reconcile(since, dry_run):  # noqa: ANN001,ANN201
-    """List subscriptions from Stripe (all statuses, all pages) and repair local state that differs."""
+    """List subscriptions from Stripe (all statuses, all pages) and repair local state that differs; then
+    record paid one-time payments (contributions, gifts) that no webhook recorded."""
     run = reconciliation.reconcile(
         db.session, current_app.extensions["stripe"], current_app.extensions["payments_settings"],
         since=since, dry_run=dry_run, now=clock.now(), echo=click.echo,
@@ -52,6 +54,9 @@ def reconcile(since, dry_run):  # noqa: ANN001,ANN201
     verb = "would change" if dry_run else "changed"
     click.echo(f"Reconciliation {run.id}: examined {run.examined} subscription(s), {verb} {run.changed}"
                + (" (dry run: nothing written)" if dry_run else ""))
+    payments = json.loads(run.summary or "{}").get("payments", {})
+    click.echo(f"One-time payments: examined {payments.get('examined', 0)} payment-mode Checkout Session(s), "
+               f"{'would record' if dry_run else 'recorded'} {len(payments.get('recorded', []))}")
 
 
 def init_app(app) -> None:  # noqa: ANN001

@@ -55,8 +55,10 @@ def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
     return md if isinstance(md, dict) else {}
 
 
-def is_contribution(obj: dict[str, Any]) -> bool:
-    return _metadata(obj).get("kind") == KIND
+def recorded(session: Session, obj: dict[str, Any]) -> bool:
+    """Whether the contribution of a paid Checkout Session is recorded (reconciliation asks)."""
+    pi = events.ref(obj.get("payment_intent"))
+    return bool(pi) and session.scalar(select(Contribution.id).where(Contribution.payment_intent == pi)) is not None
 
 
 # --- handlers (registered for payment-mode sessions and payment intents in one_time.py) -----------------

@@ -24,6 +24,7 @@ HANDLED_TYPES = (
     "invoice_payment.paid",
     "charge.refunded",
     "charge.dispute.closed",
+    "payment_intent.succeeded",
 )
 
 # Locales Stripe Checkout can show; others are sent as "auto" (Stripe picks the browser's language).
@@ -127,6 +128,19 @@ def subscription_price_ids(obj: dict[str, Any]) -> list[str]:
     return out
 
 
+def subscription_products(obj: dict[str, Any]) -> list[tuple[str, str, str, int]]:
+    """(price id, product id, interval, interval count) of each item whose price is expanded (webhooks and
+    lists carry it): how an inline price of a flexible plan is known (pricing.flexible_plan)."""
+    out = []
+    for item in subscription_items(obj):
+        price = item.get("price")
+        if isinstance(price, dict) and price.get("product"):
+            recurring = price.get("recurring") if isinstance(price.get("recurring"), dict) else {}
+            out.append((ref(price.get("id")), ref(price.get("product")), str(recurring.get("interval") or ""),
+                        int(recurring.get("interval_count") or 1)))
+    return out
+
+
 @dataclass(frozen=True)
 class SubscriptionSnapshot:
     """The fields of a subscription that membership depends on, as Stripe reported them."""
@@ -185,6 +199,20 @@ def invoice_price_ids(obj: dict[str, Any]) -> list[str]:
         price = price or ref(line.get("price")) or ref(line.get("plan"))
         if price:
             out.append(price)
+    return out
+
+
+def invoice_products(obj: dict[str, Any]) -> list[tuple[str, str, str, int]]:
+    """(price id, product id, '', 1) of each line (an invoice line names no interval)."""
+    out = []
+    for line in invoice_lines(obj):
+        pricing = line.get("pricing") or {}
+        details = pricing.get("price_details") if isinstance(pricing, dict) else None
+        price = line.get("price") if isinstance(line.get("price"), dict) else {}
+        product = (ref(details.get("product")) if isinstance(details, dict) else "") or ref(price.get("product"))
+        price_id = (ref(details.get("price")) if isinstance(details, dict) else "") or ref(price.get("id"))
+        if product:
+            out.append((price_id, product, "", 1))
     return out
 
 

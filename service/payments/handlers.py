@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from service.mail import member_mail
-from service.payments import events
+from service.payments import events, one_time, pricing
 from service.payments.apply import (
     Context,
     fill_attribution,
@@ -34,7 +34,8 @@ Handler = Callable[[Context, dict[str, Any]], str]
 
 def on_subscription(ctx: Context, obj: dict[str, Any]) -> str:
     """customer.subscription.created|updated|deleted: the subscription's state as of the event."""
-    match = ctx.plan_for(events.subscription_price_ids(obj))
+    match = (ctx.plan_for(events.subscription_price_ids(obj))
+             or pricing.flexible_plan(ctx.session, events.subscription_products(obj)))  # a reader-chosen amount
     if match is None:
         return "ignored"
     plan, price = match
@@ -61,7 +62,8 @@ def _membership_invoice(ctx: Context, obj: dict[str, Any]) -> tuple[str, str, st
     sub_id = events.invoice_subscription(obj)
     if not sub_id:
         return None
-    match = ctx.plan_for(events.invoice_price_ids(obj))
+    match = (ctx.plan_for(events.invoice_price_ids(obj))
+             or pricing.flexible_plan(ctx.session, events.invoice_products(obj)))
     if match is not None:
         return sub_id, match[0], match[1]
     known = find_subscription(ctx, sub_id)
@@ -156,6 +158,7 @@ def _reverse(ctx: Context, key: str, reason: str) -> None:
     if row.reversed_at is None or ctx.at < row.reversed_at:
         row.reversed_at, row.reversal, row.updated_at = ctx.at, reason, ctx.now
     touch_invoice(ctx, row.invoice_id)
+    one_time.payment_reversed(ctx, key, row.reversed_at)  # contributions, gifts: see one_time.py
 
 
 def on_charge_refunded(ctx: Context, obj: dict[str, Any]) -> str:
@@ -191,6 +194,8 @@ def on_customer(ctx: Context, obj: dict[str, Any]) -> str:
 def on_checkout_completed(ctx: Context, obj: dict[str, Any]) -> str:
     """A membership checkout this service started (our plan in its metadata): member by email and
     customer, and attribution for the subscription it created."""
+    if obj.get("mode") == "payment":  # one-time payments by kind: contributions, gifts (one_time.py)
+        return one_time.on_session_completed(ctx, obj)
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     plan = str(metadata.get("plan") or "")
     if obj.get("mode") != "subscription" or plan not in ctx.prices.values():
@@ -228,5 +233,6 @@ HANDLERS: dict[str, Handler] = {
     "invoice_payment.paid": on_invoice_payment_paid,
     "charge.refunded": on_charge_refunded,
     "charge.dispute.closed": on_dispute_closed,
+    "payment_intent.succeeded": one_time.on_intent_succeeded,
 }
 assert set(HANDLERS) == set(events.HANDLED_TYPES)

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from service.gifts import handlers as gift_handlers
 from service.payments import contributions
 from service.payments.apply import Context
@@ -32,6 +34,11 @@ REVERSAL_HOOKS: list[Callable[[Context, str, datetime | None], None]] = [
     contributions.payment_reversed,
     gift_handlers.payment_reversed,  # service/gifts
 ]
+# kind -> whether a paid session of that kind is recorded already (reconciliation reports what it records);
+# a kind without one is applied again by reconciliation (its handler is idempotent) and not reported.
+RECORDED: dict[str, Callable[[Session, dict[str, Any]], bool]] = {
+    contributions.KIND: contributions.recorded,
+}
 
 
 def kind_of(obj: dict[str, Any]) -> str:

@@ -1,4 +1,6 @@
-"""Reconciliation: every subscription Stripe lists compared with local state and repaired through the webhook path."""
+"""Reconciliation: every subscription Stripe lists compared with local state and repaired through the webhook path;
+then every paid payment-mode Checkout Session (contributions, gifts: one_time.py) that no webhook recorded is
+recorded through the same handlers, dated by the session's creation (Stripe's list has no payment time)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.errors import UpstreamError
 from service.members.models import Subscription
-from service.payments import apply, events, handlers, pricing
+from service.payments import apply, events, handlers, one_time, pricing
 from service.payments.models import ReconciliationRun
 from service.payments.settings import PaymentSettings
 from service.payments.transactions import in_transaction, lock
@@ -93,6 +95,64 @@ def list_subscriptions(client: stripe.StripeClient, since: date | None) -> Itera
         yield sub.to_dict()
 
 
+def list_payment_sessions(client: stripe.StripeClient, since: date | None) -> Iterable[dict[str, Any]]:
+    """Completed Checkout Sessions in payment mode (all pages)."""
+    params: dict[str, Any] = {"status": "complete", "limit": 100}
+    if since is not None:
+        params["created"] = {"gte": int(datetime.combine(since, dtime(0), UTC).timestamp())}
+    for obj in client.v1.checkout.sessions.list(params=params).auto_paging_iter():
+        found = obj.to_dict()
+        if found.get("mode") == "payment":
+            yield found
+
+
+def record_payment_session(session: Session, obj: dict[str, Any], settings: PaymentSettings, now: datetime,
+                           run_ref: str) -> str | None:
+    """Record a paid one-time payment a webhook missed, through the kind's webhook handler; a line saying
+    what was recorded, or None (recorded already, unpaid, another kind or mode)."""
+    kind = one_time.kind_of(obj)
+    if (kind not in one_time.SESSION_KINDS or not one_time.paid_session(obj)
+            or bool(obj.get("livemode")) != settings.livemode):
+        return None
+    check = one_time.RECORDED.get(kind)
+    if check is not None and check(session, obj):
+        return None
+    at = events.ts(obj.get("created")) or now
+    ctx = apply.Context(session=session, now=now, at=at, event_id=run_ref, prices=settings.prices)
+    if one_time.on_session_completed(ctx, obj) != "applied":
+        return None
+    apply.finish(ctx)
+    if check is None:
+        return None  # applied again (idempotent); nothing known to have changed
+    amount = obj.get("amount_total")
+    return f"{kind} {obj.get('id')} ({events.ref(obj.get('payment_intent')) or '-'}, {amount} {obj.get('currency')})"
+
+
+def reconcile_payments(session: Session, client: stripe.StripeClient, settings: PaymentSettings, *,
+                       since: date | None, dry_run: bool, now: datetime, run_ref: str,
+                       echo: Callable[[str], None]) -> tuple[int, list[str]]:
+    """Every completed payment-mode session from Stripe; (examined, what was recorded)."""
+    examined, recorded = 0, []
+    for obj in list_payment_sessions(client, since):
+        examined += 1
+
+        def work(obj: dict[str, Any] = obj) -> str | None:
+            return record_payment_session(session, obj, settings, now, run_ref)
+
+        if dry_run:
+            lock(session)
+            try:
+                line = work()
+            finally:
+                session.rollback()
+        else:
+            line = in_transaction(session, work)
+        if line is not None:
+            recorded.append(line)
+            echo(("would record " if dry_run else "recorded ") + line)
+    return examined, recorded
+
+
 def reconcile(session: Session, client: stripe.StripeClient, settings: PaymentSettings, *, since: date | None,
               dry_run: bool, now: datetime, echo: Callable[[str], None] = lambda _line: None,
               progress: Callable[[Iterable[Any]], Iterable[Any]] = lambda items: items,
@@ -127,13 +187,17 @@ def reconcile(session: Session, client: stripe.StripeClient, settings: PaymentSe
             if change is not None:
                 changes.append(change)
                 echo(("would change " if dry_run else "changed ") + change.describe())
+        payments = reconcile_payments(session, client, settings, since=since, dry_run=dry_run, now=now,
+                                      run_ref=run_ref, echo=echo)
     except stripe.StripeError as exc:
         session.rollback()
+        payments = (0, [])
         errors.append(f"Stripe error after {examined} subscriptions: {type(exc).__name__} "
                       f"(request id {getattr(exc, 'request_id', '') or 'unknown'})")
     run = session.get(ReconciliationRun, run.id)  # type: ignore[assignment]
     run.examined, run.changed, run.finished_at = examined, len(changes), clock() if clock else now
-    run.summary = json.dumps({"changes": [c.as_json() for c in changes], "errors": errors})
+    run.summary = json.dumps({"changes": [c.as_json() for c in changes], "errors": errors,
+                              "payments": {"examined": payments[0], "recorded": payments[1]}})
     session.commit()
     if errors:
         raise UpstreamError(errors[0])
