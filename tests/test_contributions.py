@@ -16,6 +16,7 @@ from service.members.models import Member
 from service.payments import contributions
 from service.payments.models import CheckoutStart, Contribution
 from tests import factories
+from tests.staff_support import fast_hashing, signed_in  # noqa: F401 - fast_hashing: cheap staff passwords
 from tests.stripe_events import PRICES_SETTING, Lifecycle, fixture, post
 from tests.stripe_events import Contribution as Gave
 
@@ -231,3 +232,28 @@ def test_reconcile_records_contributions_a_missed_webhook_left_out(runner, clien
     assert (row.person, row.amount, row.currency) == ("email:missed@example.org", 700, "eur")
     assert "recorded 0" in runner.invoke(args=["stripe", "reconcile"]).output  # nothing left to record
     assert session.scalar(select(func.count(Member.id))) == 0
+
+
+# --- staff: dashboard and stats API -------------------------------------------------------------------------
+
+def test_staff_see_members_and_contributions_per_currency_never_summed(client, session, campaign, clock):
+    member = Lifecycle(n=1, email="m@example.org").events()  # a member: invoice of 500 eur
+    deliver(client, *(member[k] for k in ("customer", "created", "first_paid")))
+    deliver(client, *(g.events()["completed"] for g in (
+        Gave(n=1, email="a@example.org", amount=1000, currency="usd"),
+        Gave(n=2, email="b@example.org", amount=2500, currency="usd"),
+        Gave(n=3, email="c@example.org", amount=20000, currency="uah"),
+        Gave(n=4, email="d@example.org", amount=700, currency="eur"))))
+    deliver(client, Gave(n=4, email="d@example.org", amount=700, currency="eur").events()["refunded"])
+    signed_in(client, session, clock, "viewer")
+    body = client.get("/v1/staff/campaigns/members-25k/stats").get_json()
+    assert body["count"] == 1
+    assert body["revenue"] == [{"currency": "eur", "payments": 1, "amount": 500, "refunded": 0, "net": 500,
+                                "shown": "€5.00"}]
+    assert body["contributions"]["count"] == 3  # d's contribution was refunded
+    assert [(r["currency"], r["payments"], r["amount"], r["refunded"], r["net"])
+            for r in body["contributions"]["by_currency"]] == [
+        ("usd", 2, 3500, 0, 3500), ("eur", 1, 700, 700, 0), ("uah", 1, 20000, 0, 20000)]
+    page = client.get("/staff/campaigns/members-25k").get_data(as_text=True)
+    assert 'data-testid="contributors">3<' in page
+    assert "$35.00" in page and "UAH200.00" in page and "€5.00" in page

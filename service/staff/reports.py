@@ -39,6 +39,7 @@ class Dashboard:
     seeded: int = 0  # seeded sign-ups (demo data): in the count, never in the funnel
     outcome: truths.Outcome | None = None  # how an ended campaign ended
     chart_note: str = ""  # why the chart's last point and the headline count differ
+    money: dict[str, Any] | None = None  # money_figures(): revenue and contributions per currency
 
 
 def list_campaigns(session: Session, now: datetime) -> list[dict[str, Any]]:
@@ -150,7 +151,19 @@ def dashboard(session: Session, campaign: Campaign, now: datetime, cache: Any = 
     return Dashboard(campaign=campaign, progress=payload, first_day=first, deadline=deadline, today=today,
                      days=days, cumulative=cumulative, on_track=stats.on_track_line(first, deadline, campaign.goal),
                      projection=projection, breakdowns=breakdowns, funnel=agg.funnel, adjustments=adj,
-                     seeded=agg.seeded, outcome=truths.outcome(payload, deadline), chart_note=note)
+                     seeded=agg.seeded, outcome=truths.outcome(payload, deadline), chart_note=note,
+                     money=money_figures(session, campaign))
+
+
+def money_figures(session: Session, campaign: Campaign) -> dict[str, Any]:
+    """Over the campaign's window: membership revenue and one-time contributions per currency (never summed
+    across currencies) and the contributors counted beside the member count (payments/revenue.py)."""
+    from service.payments import revenue
+
+    starts, ends = campaign.starts_at, campaign.ends_at
+    return {"revenue": revenue.memberships(session, starts, ends),
+            "contributions": {"count": campaign.contributors_counted or 0,
+                              "by_currency": revenue.contributions(session, starts, ends)}}
 
 
 def signup_rows(session: Session, campaign: Campaign) -> list[tuple[date, str, str, str, int, int]]:
@@ -185,5 +198,6 @@ def stats_payload(session: Session, campaign: Campaign, now: datetime, cache: An
                   for x in d.days if x.day <= d.today],
         "breakdowns": {k: [vars(s) for s in v] for k, v in d.breakdowns.items()},
         "funnel": [{"step": s.name, "count": s.count, "rate": s.rate} for s in d.funnel],
+        **(d.money or {}),
         "generated_at": now,
     }
