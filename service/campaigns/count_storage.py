@@ -53,6 +53,8 @@ def _facts_before(member: Member) -> MemberFacts | None:
             values[attr] = hist.deleted[0]
         elif hist.unchanged:
             values[attr] = hist.unchanged[0]
+        elif hist.added:  # first set on a member inserted without it: the column was NULL
+            values[attr] = None
         else:
             values[attr] = getattr(member, attr)
     return MemberFacts(values["first_paid_at"], values["ended_at"], values["first_payment_reversed_at"],
