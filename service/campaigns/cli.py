@@ -126,6 +126,9 @@ def init_app(app) -> None:  # noqa: ANN001
     from service.campaigns import cli_admin  # campaign edit|archive|unarchive|delete
 
     cli_admin.register(campaign_cli)
+    from service.campaigns.variant_cli import variant_cli  # campaign variant add|list|stop|run|weight|promote|delete
+
+    campaign_cli.add_command(variant_cli)
     from service.campaigns.milestone_cli import milestone_cli, stretch_goal  # campaign milestone|stretch-goal
 
     campaign_cli.add_command(milestone_cli)

@@ -136,3 +136,55 @@ class CampaignDaily(Base):
     joined: Mapped[int] = mapped_column(Integer, default=0)
     ended: Mapped[int] = mapped_column(Integer, default=0)
 
+
+
+VARIANT_STATUSES = ("running", "stopped", "promoted")
+CONTROL = 0  # the arm that sees the stage's own copy (never a variant id: ids start at 1)
+
+
+class BannerVariant(Base):
+    """Another text for one stage of one campaign in one locale, shown to `weight` percent of readers while
+    `running` (see campaigns/experiments.py); `stopped` and `promoted` ones keep their figures."""
+
+    __tablename__ = "banner_variants"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "name"),
+        CheckConstraint("weight BETWEEN 1 AND 99", name="weight"),
+        CheckConstraint("status IN ('running', 'stopped', 'promoted')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(35))
+    stage: Mapped[str] = mapped_column(String(16))
+    weight: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    headline: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    cta_label: Mapped[str] = mapped_column(Text)
+    cta_url: Mapped[str] = mapped_column(String(2000), default="")
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+EXPERIMENT_EVENTS = ("impression", "click", "checkout")
+
+
+class ExperimentDaily(Base):
+    """Per arm of a campaign's experiments (`variant_id`, CONTROL for the control) and local day: impressions
+    and clicks (widget beacons) and checkouts started. No reader, IP or page is kept."""
+
+    __tablename__ = "experiment_daily"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "variant_id", "day", "type"),
+        CheckConstraint("type IN ('impression', 'click', 'checkout')", name="type"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    variant_id: Mapped[int] = mapped_column(Integer)  # no foreign key: CONTROL is 0
+    day: Mapped[date] = mapped_column(Date)
+    type: Mapped[str] = mapped_column(String(16))
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -14,6 +14,15 @@ class PaceSchema(ma.Schema):
                                           metadata={"description": "When the goal is reached at the 7-day pace"})
 
 
+class BannerVariantSchema(ma.Schema):
+    id = ma.fields.Integer(required=True, metadata={"description": "Variant id (never 0: 0 is the control)"})
+    weight = ma.fields.Integer(required=True, metadata={"description": "Percent of readers who see it (1-99)"})
+    headline = ma.fields.String(required=True)
+    body = ma.fields.String(required=True)
+    cta_label = ma.fields.String(required=True)
+    cta_url = ma.fields.String(required=True)
+
+
 class BannerSchema(ma.Schema):
     headline = ma.fields.String(required=True)
     body = ma.fields.String(required=True)
@@ -21,6 +30,11 @@ class BannerSchema(ma.Schema):
     cta_url = ma.fields.String(required=True)
     locale = ma.fields.String(required=True, metadata={"description": "Locale of the copy actually used"})
     dir = ma.fields.String(required=True, validate=ma.validate.OneOf(["ltr", "rtl"]))
+    variants = ma.fields.List(ma.fields.Nested(BannerVariantSchema), metadata={"description": (
+        "Only while an experiment runs: the running variants in id order (the banner itself is the control). "
+        "A reader sees the one service/campaigns/experiments.py assigns from a stable visitor id: FNV-1a 32-bit "
+        "of UTF-8 `slug:visitor_id`, mod 100, walked through the variants' cumulative weights; past them, the "
+        "control (id 0).")})
 
 
 class MilestoneReachedSchema(ma.Schema):

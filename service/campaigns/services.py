@@ -258,10 +258,23 @@ def document_data(session: Session, campaign: Campaign, locale: str | None, now:
             "daily_average_7d": p.daily_average_7d,
             "projected_reach_date": p.projected_reach_date,
         },
-        "banner": render_banner(templates, used_locale, p, campaign.join_url, campaign.slug),
+        "banner": _banner(session, campaign, copies, used_locale, templates, p),
         "updated_at": updated_at,
     }
     fields, headline = milestones.document_fields(session, campaign, p, data["banner"]["locale"], now)
     if headline is not None:
         data["banner"]["headline"] = headline  # a milestone is being celebrated
     return {**data, **fields}
+
+
+def _banner(session: Session, campaign: Campaign, copies: list[BannerCopy], locale: str, templates: dict[str, str],
+            p: pace.Pace) -> dict[str, Any]:
+    """The control's banner and, while an experiment runs, `variants` rendered the same way (variants.py)."""
+    from service.campaigns import variants  # variants builds on this module
+
+    def render(t: dict[str, str]) -> dict[str, str]:
+        return render_banner(t, locale, p, campaign.join_url, campaign.slug)
+
+    banner = render(templates)
+    running = variants.for_banner(session, campaign, copies, locale, p.stage, render)
+    return {**banner, "variants": running} if running else banner

@@ -276,6 +276,9 @@ def fill_attribution(sub: Subscription, metadata: Any, plan_hint: str = "") -> N
             setattr(sub, name, value)
     if plan_hint and not sub.plan:
         sub.plan = plan_hint
+    arm = attr["variant"]  # the experiment arm (campaigns/experiments.py; 0: the control)
+    if sub.variant_id is None and arm.isascii() and arm.isdigit() and len(arm) <= 9:
+        sub.variant_id = int(arm)
 
 
 # --- members ---------------------------------------------------------------------------------------------

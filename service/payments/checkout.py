@@ -12,6 +12,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from service.campaigns.services import get_campaign
+from service.campaigns.variants import count as count_arm
+from service.campaigns.variants import counted_arm
 from service.errors import Invalid, UpstreamError
 from service.payments import events, pricing
 from service.payments.models import CheckoutStart
@@ -24,13 +26,16 @@ log = logging.getLogger(__name__)
 def start_checkout(session: Session, client: stripe.StripeClient, settings: PaymentSettings, *, campaign: str,
                    plan: str | None, success_url: str, cancel_url: str, now: datetime, email: str | None = None,
                    locale: str | None = None, reader_id: str | None = None, article_id: str | None = None,
-                   referrer: str | None = None, kind: str = "membership", amount: int | None = None,
-                   currency: str | None = None, country: str | None = None,
+                   referrer: str | None = None, variant: int | None = None, kind: str = "membership",
+                   amount: int | None = None, currency: str | None = None, country: str | None = None,
                    gift: dict[str, Any] | None = None) -> dict[str, str]:
     """Create a Checkout Session with attribution metadata on the session and on the subscription (a
     membership: subscription mode) or the payment intent (`kind` contribution or gift: payment mode; see
-    pricing.py for amounts, currencies and gifts), and count a membership's start for the funnel."""
+    pricing.py for amounts, currencies and gifts), and count a membership's start for the funnel.
+    `variant`: the experiment arm the reader saw
+    (campaigns/variants.py counted_arm: a running variant or 0 for the control, else not attributed)."""
     found = get_campaign(session, campaign)
+    arm = counted_arm(session, found, variant)
     for name, url in (("success_url", success_url), ("cancel_url", cancel_url)):
         if not allowed_origin(url, settings.allowed_origins):
             raise Invalid(f"{name} must be on one of the site's allowed origins.",
@@ -41,7 +46,8 @@ def start_checkout(session: Session, client: stripe.StripeClient, settings: Paym
     source = events.source_of(article_id, referrer)
     metadata = {k: v for k, v in (("campaign", found.slug), ("plan", plan), ("locale", locale or ""),
                                   ("source", source), ("reader_id", reader_id or ""),
-                                  ("article_id", article_id or "")) if v}
+                                  ("article_id", article_id or ""),
+                                  ("variant", "" if arm is None else str(arm))) if v}
     metadata.update(priced.metadata)
     params: dict[str, Any] = {
         **pricing.session_params(priced, metadata),
@@ -63,6 +69,8 @@ def start_checkout(session: Session, client: stripe.StripeClient, settings: Paym
                             f"{request_id or 'unknown'}).", stripe_request_id=request_id) from exc
     if plan:  # the membership funnel (contributions and gifts have their own figures)
         count_start(session, found.id, now.astimezone(UTC).date(), plan, (locale or "")[:35], source)
+    if arm is not None:
+        count_arm(session, found, arm, "checkout", now)
     return {"id": created.id, "url": created.url}
 
 

@@ -32,7 +32,7 @@ CHECKOUT_LOCALES = frozenset((
     "bg cs da de el en en-GB es es-419 et fi fil fr fr-CA hr hu id it ja ko lt lv ms mt nb nl pl pt pt-BR "
     "ro ru sk sl sv th tr vi zh zh-HK zh-TW").split())
 
-ATTRIBUTION_KEYS = ("campaign", "plan", "locale", "source", "reader_id", "article_id")
+ATTRIBUTION_KEYS = ("campaign", "plan", "locale", "source", "reader_id", "article_id", "variant")
 
 
 class NotAnEvent(ValueError):

@@ -48,6 +48,10 @@ class CheckoutRequestSchema(ma.Schema):
                                  metadata={"description": "The paywall's reader id (client_reference_id)"})
     article_id = ma.fields.String(load_default=None, validate=ma.validate.Length(max=180),
                                   metadata={"description": "Article the reader joined from (source article:<id>)"})
+    variant = ma.fields.Integer(load_default=None, allow_none=True, strict=True,
+                                metadata={"description": "Experiment arm the reader saw: a variant id from the "
+                                                         "banner's `variants`, or 0 for the control (stored as "
+                                                         "metadata `variant`; one not running is left out)"})
     success_url = ma.fields.Url(required=True, schemes={"http", "https"}, require_tld=False,
                                 validate=ma.validate.Length(max=2000),
                                 metadata={"description": "Must be on an origin in SITE_ALLOWED_ORIGINS"})

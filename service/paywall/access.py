@@ -103,5 +103,6 @@ def add_prompt(session: Session, ctx: Context, payload: dict[str, Any], *, artic
     remaining = payload["meter"]["remaining"] if payload["meter"] else None
     if rules.show_prompt(payload["access"], payload["reason"], remaining):
         payload["prompt"] = paywall_prompt(session, ctx, locale, article_id, payload["reason"], now,
-                                           flavour=prompt_flavour(payload, now), section=section)
+                                           flavour=prompt_flavour(payload, now), reader_id=payload["reader_id"],
+                                           section=section)
     return payload

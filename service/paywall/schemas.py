@@ -62,6 +62,9 @@ class PromptSchema(ma.Schema):
     locale = fields.String(required=True)
     dir = fields.String(required=True, metadata={"description": "ltr or rtl"})
     campaign = fields.String(allow_none=True)
+    variant = fields.Integer(allow_none=True, metadata={
+        "description": "The experiment arm shown (a variant id, 0 the control; null: no experiment runs); also in "
+                       "checkout_url, for POST /v1/checkout/sessions `variant`"})
     flavour = fields.String(allow_none=True, metadata={
         "description": "`gift_ended`: the member's gift membership is over; the copy invites them to continue "
                        "with their own membership. Null: the campaign's own appeal"})

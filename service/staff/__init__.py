@@ -18,7 +18,11 @@ def init_app(app) -> None:  # noqa: ANN001
     from service.staff import health_pages, template_helpers  # noqa: F401 - payments health page, `of_goal`
 
     app.extensions["staff_dashboard_cache"] = AggregateCache(ttl=float(app.config["STAFF_DASHBOARD_CACHE_SECONDS"]))
-    from service.staff import campaign_pages  # noqa: F401 - campaign settings and the paywall's campaign
+    from service.staff import (
+        campaign_pages,  # noqa: F401 - campaign settings and the paywall's campaign
+        experiment_pages,  # noqa: F401 - the variants section and experiment table
+        experiments_api,
+    )
 
 
     app.register_blueprint(views.bp)
@@ -30,6 +34,7 @@ def init_app(app) -> None:  # noqa: ANN001
                          "description": "The session cookie of a staff member signed in at /staff/login"})
     api.register_blueprint(staff_api.exports)
     api.register_blueprint(staff_api.stats_api)
+    api.register_blueprint(experiments_api.blp)
     from service.staff import campaigns_api
 
     api.register_blueprint(campaigns_api.blp)

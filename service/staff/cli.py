@@ -116,5 +116,30 @@ def set_role(email, role, by):  # noqa: ANN001,ANN201
     click.echo(f"{user.email} is now {role}; its sessions have ended.")
 
 
+token_cli = AppGroup("token", help="Staff API tokens (Authorization: Bearer mst_…).")
+
+
+@token_cli.command("create")
+@click.option("--email", required=True, help="The admin who creates it (as at /staff/tokens; audited)")
+@click.option("--name", required=True, help="What uses the token, e.g. experiments-bot")
+@domain_errors
+def create_token(email, name):  # noqa: ANN001,ANN201
+    """Create a staff API token for an admin account and print it (it is shown only once)."""
+    from service.errors import Forbidden
+    from service.staff import api_tokens
+
+    user = accounts.find(db.session, email)
+    if user.disabled_at is not None or not user.can("admin"):
+        raise Forbidden(f"Only an enabled admin account creates API tokens; {user.email} is "
+                        f"{'disabled' if user.disabled_at else user.role}.")
+    row, token = api_tokens.create_token(db.session, name=name, staff=user, now=clock.now())
+    db.session.commit()
+    click.echo(f"Created API token {row.prefix}… ({row.name}) for {user.email}; it is shown once:", err=True)
+    click.echo(token)
+
+
+staff_cli.add_command(token_cli)
+
+
 def init_app(app) -> None:  # noqa: ANN001
     app.cli.add_command(staff_cli)

@@ -14,6 +14,10 @@ class EventSchema(ma.Schema):
     locale = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=35),
                               metadata={"description": "Locale of the copy shown; counted under the campaign's "
                                                        "nearest copy locale"})
+    variant = ma.fields.Integer(load_default=None, allow_none=True, strict=True,
+                                metadata={"description": "The experiment arm shown: a variant id from "
+                                                         "banner.variants, or 0 for the control; a variant that is "
+                                                         "not running (any more) is counted as no arm"})
     path = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=2000),
                             metadata={"description": "Path of the host page; accepted but not stored"})
 

@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.campaigns import services as campaigns
-from service.campaigns import serving
+from service.campaigns import serving, variants
 from service.campaigns.cache import ProgressCache
 from service.campaigns.models import BannerCopy
 from service.widget import events, markup
@@ -22,8 +22,11 @@ def banner(session: Session, cache: ProgressCache, slug: str, locale: str | None
     return markup.banner(serving.progress_document(session, cache, slug, locale, now).data)
 
 
-def record_event(session: Session, slug: str, *, type_: str, locale: str | None, now: datetime) -> None:
-    """Add one to the day's counter: a single INSERT ... ON CONFLICT DO UPDATE, safe under concurrency."""
+def record_event(session: Session, slug: str, *, type_: str, locale: str | None, now: datetime,
+                 variant: int | None = None) -> None:
+    """Add one to the day's counter: a single INSERT ... ON CONFLICT DO UPDATE, safe under concurrency. A beacon
+    naming an experiment's arm (a running variant, or 0 for the control while one runs) also adds one to that
+    arm's counter; another variant (a page cached before it stopped) counts in the day's counter only."""
     campaign = campaigns.get_public_campaign(session, slug)  # an archived campaign counts nothing (410)
     known = session.scalars(select(BannerCopy.locale).where(BannerCopy.campaign_id == campaign.id).distinct())
     values = {
@@ -39,3 +42,6 @@ def record_event(session: Session, slug: str, *, type_: str, locale: str | None,
     stmt = stmt.on_conflict_do_update(index_elements=["campaign_id", "day", "type", "locale"],
                                       set_={"count": table.c.count + 1})
     session.execute(stmt)
+    arm = variants.counted_arm(session, campaign, variant)
+    if arm is not None:
+        variants.count(session, campaign, arm, type_, now)

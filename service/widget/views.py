@@ -66,7 +66,8 @@ def banner_html(slug: str, locale: str | None = None) -> Response:
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")
 def record_event(event: dict, slug: str) -> None:
     """Count an impression or a click of the widget (per campaign, day and locale; no personal data)."""
-    services.record_event(db.session, slug, type_=event["type"], locale=event["locale"], now=clock.now())
+    services.record_event(db.session, slug, type_=event["type"], locale=event["locale"], now=clock.now(),
+                          variant=event["variant"])
     db.session.commit()
 
 
