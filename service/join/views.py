@@ -14,6 +14,7 @@ from service.errors import DomainError
 from service.extensions import db
 from service.join import page as pages
 from service.join import welcome as welcomes
+from service.mail import send_after_commit
 from service.payments import checkout
 from service.urls import allowed_origin
 
@@ -109,6 +110,7 @@ def welcome() -> Response:
                                 current_app.extensions["payments_settings"].prices, session_id, clock.now(),
                                 return_url or None)
         db.session.commit()
+        send_after_commit()  # a sign-in link's mail, when the claim wrote one (service/mail)
     join_query = pages.page_query(args.get("campaign"), lang, return_url, args.get("article") or "")
     return _html(render_template(
         "join/welcome.html", lang=lang, t=lambda key, **v: pages.texts.text(lang, key, **v), session_id=session_id,
