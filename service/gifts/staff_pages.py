@@ -12,6 +12,7 @@ from service.errors import DomainError
 from service.extensions import db
 from service.gifts import delivery, refunds
 from service.mail import send_after_commit
+from service.payments import money
 from service.staff import audit, auth
 
 bp = Blueprint("staff_gifts", __name__, url_prefix="/staff/gifts", template_folder="templates")
@@ -29,7 +30,8 @@ def _guard() -> Any:
 
 @bp.context_processor
 def _context() -> dict[str, Any]:
-    return {"csrf_token": auth.csrf_token, "staff": g.get("staff")}
+    return {"csrf_token": auth.csrf_token, "staff": g.get("staff"),
+            "money": lambda amount, currency: money.format_amount(amount, currency, "en") if currency else "—"}
 
 
 @bp.after_request

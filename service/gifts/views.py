@@ -18,7 +18,8 @@ from service.mail import send_after_commit
 from service.paywall.member_access import member_summary
 
 blp = Blueprint("gifts", __name__, url_prefix="/v1", description="Gift memberships: redeeming a gift")
-pages = FlaskBlueprint("gift_pages", __name__, template_folder="templates")
+pages = FlaskBlueprint("gift_pages", __name__, template_folder="templates", static_folder="static",
+                      static_url_path="/gifts/static")
 NO_STORE = {"Cache-Control": "no-store"}
 
 
