@@ -1,6 +1,7 @@
-"""Webhook storm and crash: a few hundred people's membership lifecycles as signed Stripe events, 30%
-delivered twice, shuffled, sent by 8 concurrent senders to the app under gunicorn (several workers).
-The final count and every member's status are computed here, independently of the service.
+"""Webhook storm and crash: a few hundred people's membership lifecycles and one-time contributions (some
+refunded, some by members) as signed Stripe events, 30% delivered twice, shuffled, sent by 8 concurrent
+senders to the app under gunicorn (several workers). The final count, the contributors counted beside it and
+every member's status are computed here, independently of the service.
 
 The crash variant kills a gunicorn worker with SIGKILL mid-storm and then, like Stripe, redelivers
 every event that did not get a 2xx: nothing may be lost and nothing counted twice.
@@ -25,7 +26,8 @@ from sqlalchemy import func, select
 from service.campaigns import count_storage
 from service.campaigns.models import Campaign
 from service.members.models import Member
-from service.payments.models import WebhookEvent
+from service.payments import contributions
+from service.payments.models import Contribution, WebhookEvent
 from tests import factories
 from tests.conftest import ON_POSTGRES
 from tests.reliability.server import GunicornServer, end_other_sessions, server_settings
@@ -38,11 +40,15 @@ from tests.stripe_events import (
     sign,
     subscription,
 )
+from tests.stripe_events import (
+    Contribution as Gave,
+)
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
-KINDS = ("join", "renew", "fail", "cancel", "refund", "never_pay", "other_product")
-PEOPLE_PER_KIND = 30  # 210 people, about 1,150 events, about 1,500 deliveries
+KINDS = ("join", "renew", "fail", "cancel", "refund", "never_pay", "other_product",
+         "contribute", "contribute_refunded", "member_contributes")
+PEOPLE_PER_KIND = 30  # 300 people, about 1,400 events, about 1,850 deliveries
 SENDERS = 8
 DUPLICATE_SHARE = 0.3
 OTHER_PRICE = "price_newsletter_print"
@@ -57,7 +63,12 @@ EXPECTED = {
     "refund": ("ended", False),
     "never_pay": ("pending", False),
     "other_product": (None, False),  # not a membership price: no member at all
+    # One-time contributions never make a member; a member who also gives once is counted once, as a member.
+    "contribute": (None, False),
+    "contribute_refunded": (None, False),
+    "member_contributes": ("active", True),
 }
+GAVE = {"contribute", "member_contributes"}  # counted as contributors (a refunded one is not)
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,14 @@ def person_events(p: Person) -> list[dict]:
     ev = lc.events()
     joined = [ev[k] for k in ("checkout", "customer", "created", "first_paid", "first_payment")]
     t0 = lc.at(0)
+    gave = Gave(n=p.n, email=p.email, amount=500 + p.n, currency=("usd", "eur", "uah")[p.n % 3],
+                customer=f"cus_C{p.n}", start=t0 + timedelta(minutes=30)).events()
+    if p.kind == "contribute":
+        return [gave["completed"], gave["succeeded"]]
+    if p.kind == "contribute_refunded":
+        return [gave["completed"], gave["succeeded"], gave["refunded"]]
+    if p.kind == "member_contributes":
+        return joined + [gave["completed"], gave["succeeded"]]
     if p.kind == "join":
         return joined
     if p.kind == "renew":
@@ -208,7 +227,8 @@ def check_final_state(session, people: list[Person], bodies: dict[str, bytes]) -
                 wrong.append(f"{p.kind} {p.email}: missing")
             continue
         got = (m.status, m.first_paid_at is not None, m.first_payment_reversed_at is not None)
-        want = (status, p.kind in ("join", "renew", "fail", "cancel", "refund"), p.kind == "refund")
+        want = (status, p.kind in ("join", "renew", "fail", "cancel", "refund", "member_contributes"),
+                p.kind == "refund")
         if got != want:
             wrong.append(f"{p.kind} {p.email}: (status, paid, reversed) {got}, expected {want}")
     expected_emails = {p.email for p in people if EXPECTED[p.kind][0] is not None}
@@ -220,6 +240,16 @@ def check_final_state(session, people: list[Person], bodies: dict[str, bytes]) -
     assert campaign.count == expected_count
     # The counter kept during the storm equals a recount from the members table.
     assert count_storage.recount(session, campaign, datetime.now(UTC)) == expected_count
+    session.rollback()
+    # Contributions: one row per payment whatever the deliveries; the people counted beside the members.
+    givers = [p for p in people if p.kind in GAVE | {"contribute_refunded"}]
+    rows = {c.payment_intent: c for c in session.scalars(select(Contribution))}
+    assert set(rows) == {f"pi_C{p.n}" for p in givers}
+    assert {pi for pi, c in rows.items() if c.reversed_at is not None} == {
+        f"pi_C{p.n}" for p in givers if p.kind == "contribute_refunded"}
+    expected_givers = sum(1 for p in people if p.kind in GAVE)
+    assert campaign.contributors_counted == expected_givers
+    assert contributions.recount(session, campaign, datetime.now(UTC)) == expected_givers
     session.rollback()
 
     ledger = Counter(session.scalars(select(WebhookEvent.stripe_event_id)))
