@@ -268,7 +268,9 @@ def test_unknown_slug_leaves_the_page_working_with_one_warning(page, service, ho
 
 
 def test_stopped_service_leaves_the_page_working_and_last_data_is_reused(page, service, host):
-    url = host.page("/stopped", snippet(service) + "<p id=after>Other content</p>" + script(service))
+    # data-on-error="hide": nothing rather than the appeal without data (tests/test_widget_resilience_browser.py)
+    url = host.page("/stopped", snippet(service, extra='data-on-error="hide"') + "<p id=after>Other content</p>"
+                    + script(service))
     widget_js = urllib.request.urlopen(f"{service.url}/widget.js").read()  # noqa: S310
     # widget.js stays in the browser's cache while the service is down (as a CDN or cache would keep it).
     page.route(f"{service.url}/widget.js", lambda route: route.fulfill(body=widget_js, content_type="text/javascript"))
@@ -295,7 +297,8 @@ def test_stopped_service_leaves_the_page_working_and_last_data_is_reused(page, s
 
 
 def test_slow_service_times_out_with_one_warning(page, service, host):
-    url = host.page("/slow", snippet(service) + "<p id=after>Other content</p>" + script(service))
+    url = host.page("/slow", snippet(service, extra='data-on-error="hide"') + "<p id=after>Other content</p>"
+                    + script(service))
     page.route("**/progress*", lambda route: None)  # never answered
     watch = Watch(page)
     page.goto(url)

@@ -58,9 +58,11 @@ BUILTIN: dict[str, dict[str, tuple[str, str, str]]] = {
 
 # language -> (headline, body): the appeal without a number, shown when the count cannot be trusted (it could
 # not be loaded, or has been stale for too long): never "0 out of 25,000". widget.js gets it too (assets.py).
-APPEAL: dict[str, tuple[str, str]] = {
-    "en": ("Support independent journalism", "Our reporting is funded by its readers. Join them as a member."),
-    "uk": ("Підтримайте незалежну журналістику", "Нашу роботу фінансують читачі. Приєднуйтеся до них."),
+APPEAL: dict[str, tuple[str, str, str]] = {  # headline, body, call to action
+    "en": ("Support independent journalism", "Our reporting is funded by its readers. Join them as a member.",
+           "Become a member"),
+    "uk": ("Підтримайте незалежну журналістику", "Нашу роботу фінансують читачі. Приєднуйтеся до них.",
+           "Стати учасником"),
 }
 
 # language -> the headline of a milestone that has no headline of its own in the reader's locale.

@@ -8,7 +8,7 @@ def init_app(app) -> None:  # noqa: ANN001
     from service.ops import registry
     from service.widget import assets, cli, models, views  # noqa: F401 - models: the table is in the metadata
 
-    app.extensions["widget_js"] = assets.build_widget_js()
+    app.extensions["widget_js"] = assets.build_widget_js(stale_limit=app.config["WIDGET_STALE_LIMIT_SECONDS"])
     api.register_blueprint(views.blp)
     app.register_blueprint(views.pages)
     cli.init_app(app)
@@ -19,3 +19,5 @@ def init_app(app) -> None:  # noqa: ANN001
     # Other sites load the script and frame the iframe page; the page sets its own CSP (frame-ancestors).
     ops.cross_origin_prefixes += [views.EMBED_PREFIX, "/widget"]
     ops.framable_prefixes.append(views.EMBED_PREFIX)
+    # The database down and no snapshot: the appeal without a number, not a 503 problem inside a host's page.
+    ops.fallbacks["widget.banner_html"] = ops.fallbacks["widget_pages.embed"] = views.appeal_fallback

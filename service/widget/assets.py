@@ -11,9 +11,11 @@ import base64
 import gzip
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.campaigns import builtin
 from service.widget import markup
 
 SOURCE = Path(__file__).resolve().parent / "static" / "widget.js"
@@ -45,13 +47,27 @@ class Asset:
     version: str  # content hash: ETag and versioned file name
 
 
-def build_widget_js(source: str | None = None) -> Asset:
+def build_widget_js(source: str | None = None, stale_limit: int = 1800) -> Asset:
+    """widget.js filled in; `stale_limit`: WIDGET_STALE_LIMIT_SECONDS, a page's default `data-stale-limit`."""
     text = SOURCE.read_text(encoding="utf-8") if source is None else source
-    text = text.replace('"__MW_CSS__"', json.dumps(markup.stylesheet()))
-    text = text.replace('"__MW_VALUETEXT__"', json.dumps(markup.VALUETEXT, ensure_ascii=False))
-    body = text.encode("utf-8")
+    head, sep, code = text.partition("*/")  # the header names the placeholders: they are filled in the code only
+    code = compact(code)
+    code = code.replace('"__MW_CSS__"', json.dumps(markup.stylesheet()))
+    code = code.replace('"__MW_VALUETEXT__"', json.dumps(markup.VALUETEXT, ensure_ascii=False))
+    code = code.replace('"__MW_APPEAL__"', json.dumps(builtin.APPEAL, ensure_ascii=False))
+    code = code.replace('"__MW_STALE__"', str(int(stale_limit)))
+    body = (head + sep + code).encode("utf-8")
     return Asset(body=body, gzipped=gzip.compress(body, compresslevel=9, mtime=0),
                  version=hashlib.sha256(body).hexdigest()[:16])
+
+
+def compact(text: str) -> str:
+    """Code without its comments and indentation: whole-line `//` and `/* */` comments, ` // ` comments after a
+    statement, leading blanks. Line breaks stay (no change to automatic semicolons)."""
+    text = re.sub(r"(?ms)^[ \t]*/\*.*?\*/[ \t]*\n", "", text)
+    text = re.sub(r"(?m)^[ \t]*//.*\n", "", text)
+    text = re.sub(r"(?m)(?<=[;{},)])[ \t]+//[ \t].*$", "", text)
+    return re.sub(r"(?m)^[ \t]+", "", text)
 
 
 def csp_hash(script: str) -> str:

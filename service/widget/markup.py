@@ -11,10 +11,12 @@ them in `style` attributes (a fragment included in someone else's page has no sh
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from babel.numbers import format_decimal
 
+from service.campaigns import builtin, locales
 from service.urls import is_http_url
 
 FONT = 'system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif'
@@ -105,10 +107,34 @@ class Banner:
     locale: str
     dir: str
     valuetext: str
+    numberless: bool = False  # the appeal without a number: the count is stale for too long, or unknown
 
 
-def banner(progress: dict[str, Any]) -> Banner:
+def stale_too_long(progress: dict[str, Any], now: datetime, limit_seconds: float) -> bool:
+    """A stale document (the database is down) whose data is older than the limit: its number is not shown."""
+    if not progress.get("stale"):
+        return False
+    try:
+        since = datetime.fromisoformat(str(progress["stale_since"]))
+    except (KeyError, ValueError):
+        return True
+    return (now - since).total_seconds() > limit_seconds
+
+
+def appeal(slug: str, locale: str | None, cta_url: str, cta_label: str | None = None, title: str = "") -> Banner:
+    """The appeal without a number (campaigns/builtin.py APPEAL), in the locale's language or English."""
+    language = builtin.language_of(locale, builtin.APPEAL)
+    headline, body, label = builtin.APPEAL[language]
+    return Banner(slug=slug, title=title or headline, count=0, goal=1, percent=0.0, headline=headline, body=body,
+                  cta_label=cta_label or label, cta_url=safe_url(cta_url), locale=language,
+                  dir=locales.text_direction(language), valuetext="", numberless=True)
+
+
+def banner(progress: dict[str, Any], now: datetime | None = None, stale_limit: float | None = None) -> Banner:
+    """The bar of a progress document; the appeal without a number when it is stale for longer than the limit."""
     b = progress["banner"]
+    if now is not None and stale_limit is not None and stale_too_long(progress, now, stale_limit):
+        return appeal(progress["campaign"], b["locale"], b["cta_url"], title=progress["title"])  # its label: no number
     return Banner(
         slug=progress["campaign"], title=progress["title"], count=progress["count"], goal=progress["goal"],
         percent=max(0.0, min(100.0, float(progress["percent"]))), headline=b["headline"], body=b["body"],

@@ -16,10 +16,12 @@ from service.widget import events, markup
 from service.widget.models import WidgetDaily
 
 
-def banner(session: Session, cache: ProgressCache, slug: str, locale: str | None, now: datetime) -> markup.Banner:
+def banner(session: Session, cache: ProgressCache, slug: str, locale: str | None, now: datetime,
+           stale_limit: float | None = None) -> markup.Banner:
     """The bar's content: the progress JSON's own document (same cache entry, same bytes), so the fragment
-    and the iframe page cost no more than the JSON."""
-    return markup.banner(serving.progress_document(session, cache, slug, locale, now).data)
+    and the iframe page cost no more than the JSON; the appeal without a number once it is stale for longer
+    than `stale_limit` seconds (WIDGET_STALE_LIMIT_SECONDS)."""
+    return markup.banner(serving.progress_document(session, cache, slug, locale, now).data, now, stale_limit)
 
 
 def record_event(session: Session, slug: str, *, type_: str, locale: str | None, now: datetime,

@@ -34,7 +34,29 @@ EMBED_PREFIX = "/embed/"  # the iframe page: other sites frame it (its CSP says 
 
 
 def _banner(slug: str, locale: str | None) -> markup.Banner:
-    return services.banner(db.session, current_app.extensions["progress_cache"], slug, locale, clock.now())
+    return services.banner(db.session, current_app.extensions["progress_cache"], slug, locale, clock.now(),
+                           current_app.config["WIDGET_STALE_LIMIT_SECONDS"])
+
+
+def appeal_fallback(exc: BaseException) -> Response | None:
+    """While the database is down and no snapshot of the campaign exists: the fragment and the iframe page show
+    the appeal without a number (`on_error=hide`: nothing), never a 0 or a 503 problem inside a host's page."""
+    hide = request.args.get("on_error") == "hide"
+    paywall = current_app.extensions.get("paywall")
+    join_url = paywall.settings.join_url if paywall is not None else ""
+    b = markup.appeal((request.view_args or {}).get("slug", ""), request.args.get("locale"), join_url)
+    if request.endpoint == "widget_pages.embed":
+        html = render_template("widget/embed.html", b=None if hide else b, s=markup.STYLES, slug=b.slug,
+                               frame_script=Markup(assets.FRAME_SCRIPT),  # noqa: S704 - a constant of ours
+                               events_url=url_for("widget.record_event", slug=b.slug))
+    else:
+        html = "" if hide else render_template("widget/fragment.html", b=b, s=markup.STYLES)
+    response = Response(html, mimetype="text/html")
+    if request.endpoint == "widget_pages.embed":
+        _embed_headers(response)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Data-Unavailable"] = "true"
+    return response
 
 
 def _short_cache(response: Response) -> Response:
@@ -109,17 +131,21 @@ def embed(slug: str) -> Response:
     html = render_template("widget/embed.html", b=b, s=markup.STYLES, slug=slug,
                            frame_script=Markup(assets.FRAME_SCRIPT),  # noqa: S704 - a constant of ours
                            events_url=url_for("widget.record_event", slug=slug))
-    response = Response(html, status=status, mimetype="text/html")
+    response = _embed_headers(Response(html, status=status, mimetype="text/html"))
+    if status != 200:
+        response.headers["Cache-Control"] = "public, max-age=60"
+        return response
+    return _short_cache(response)
+
+
+def _embed_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = (
         f"default-src 'none'; script-src {assets.csp_hash(assets.FRAME_SCRIPT)}; style-src 'unsafe-inline'; "
         f"connect-src 'self'; base-uri 'none'; form-action 'none'; "
         f"{assets.frame_ancestors(csv(current_app.config['WIDGET_ALLOWED_ORIGINS']))}"
     )
     response.headers["Referrer-Policy"] = "no-referrer"
-    if status != 200:
-        response.headers["Cache-Control"] = "public, max-age=60"
-        return response
-    return _short_cache(response)
+    return response
 
 
 @pages.get("/demo/join")

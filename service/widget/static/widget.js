@@ -1,10 +1,18 @@
 /*! membership-service widget: <div data-membership-campaign="SLUG" data-locale="en"></div> + this script.
  * Plain JavaScript, no dependencies. Renders into an open shadow root; never throws into the host page.
- * "__MW_CSS__" and "__MW_VALUETEXT__" are filled in by the service (service/widget/markup.py). */
+ * Its stylesheet and phrases are filled in by the service (service/widget/assets.py). */
+/* Filled in: "__MW_CSS__" and "__MW_VALUETEXT__" (service/widget/markup.py), "__MW_APPEAL__" and
+ * "__MW_STALE__" (campaigns/builtin.py APPEAL, WIDGET_STALE_LIMIT_SECONDS); only in the code, never this header.
+ * Never a false number: when the progress cannot be loaded (network, 5xx, 410, timeout) or has been stale for
+ * longer than the limit (`data-stale-limit`, seconds), the appeal shows without one, or nothing with
+ * `data-on-error="hide"`. Experiments: a variant is picked from a random visitor id kept in localStorage, the
+ * same way as service/campaigns/experiments.py (FNV-1a of "slug:id" mod 100 over the weights in id order).
+ * The service strips these comments and the indentation when it serves the file (assets.py). */
 (function (w, d) {
   "use strict";
   var NS = "membershipWidget", ATTR = "data-membership-campaign", TIMEOUT = 4000;
-  var CSS = "__MW_CSS__", VT = "__MW_VALUETEXT__";
+  var CSS = "__MW_CSS__", VT = "__MW_VALUETEXT__", AP = "__MW_APPEAL__", STALE = "__MW_STALE__";
+  var VKEY = "membership-widget:visitor", visitor = null;
   if (w.MembershipWidget && w.MembershipWidget.scan) { try { w.MembershipWidget.scan(); } catch (e) { /* never throw */ } return; }
   var me = d.currentScript, base = "", origin = "", warned = false, seen = null, sheet = null;
   try {
@@ -20,11 +28,36 @@
     try { console.warn("membership widget: " + msg); } catch (e) { /* no console */ }
   }
 
-  function cache(key, val) {
+  function cache(key, val, store) {
     try {
-      if (val === undefined) return JSON.parse(w.sessionStorage.getItem(key));
-      w.sessionStorage.setItem(key, JSON.stringify(val));
+      store = w[store || "sessionStorage"]; // read inside the try: a blocked storage throws
+      if (val === undefined) return JSON.parse(store.getItem(key));
+      store.setItem(key, JSON.stringify(val));
     } catch (e) { return null; }
+  }
+
+  function vid() { // a random first-party id, made once; this page's own when storage is blocked
+    if (!visitor) {
+      try { visitor = w.localStorage.getItem(VKEY); } catch (e) { /* blocked */ }
+      if (!visitor) {
+        try { visitor = [].join.call(w.crypto.getRandomValues(new Uint32Array(4)), "."); } catch (e) { visitor = Math.random() + "." + Date.now(); }
+        try { w.localStorage.setItem(VKEY, visitor); } catch (e) { /* kept for this page only */ }
+      }
+    }
+    return visitor;
+  }
+
+  function pick(slug, vs, id) { // the variant shown to visitor id, or null for the control
+    var s = unescape(encodeURIComponent(slug + ":" + id)), h = 0x811c9dc5, acc = 0, i;
+    for (i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+    vs = vs.slice().sort(function (a, b) { return a.id - b.id; });
+    for (i = 0; i < vs.length; i++) if (h % 100 < (acc += +vs[i].weight || 0)) return vs[i];
+    return null;
+  }
+
+  function limit(host) { // seconds a count may be stale before it is not shown
+    var v = parseFloat(host.getAttribute("data-stale-limit"));
+    return (v >= 0 ? v : STALE) * 1000;
   }
 
   function el(tag, cls, parent, text) {
@@ -45,11 +78,11 @@
     return t ? t.replace("{count}", num(count, loc)).replace("{goal}", num(goal, loc)) : headline;
   }
 
-  function beacon(slug, type, loc) {
+  function beacon(slug, type, loc, arm) {
     try {
       var url = base + "/v1/campaigns/" + encodeURIComponent(slug) + "/events";
       // A string is sent as text/plain: a CORS-safelisted type, so no preflight; the service reads it as JSON.
-      var body = JSON.stringify({ type: type, locale: loc, path: location.pathname });
+      var body = JSON.stringify({ type: type, locale: loc, path: location.pathname, variant: arm == null ? undefined : arm });
       if (!(navigator.sendBeacon && navigator.sendBeacon(url, body))) {
         fetch(url, { method: "POST", body: body, mode: "no-cors", credentials: "omit", keepalive: true })
           .catch(function () { /* best effort */ });
@@ -57,12 +90,43 @@
     } catch (e) { /* best effort */ }
   }
 
+  function show(host, box) {
+    var root = host.shadowRoot, old = root.querySelector(".mw");
+    if (old) root.removeChild(old);
+    root.appendChild(box);
+  }
+
+  function cta(box, label, url, arm, click) {
+    if (!/^https?:\/\//i.test(url || "")) return;
+    var a = el("a", "mw-cta", box, label);
+    try { if (arm != null) { url = new URL(url); url.searchParams.set("variant", arm); } } catch (e) { /* as it is */ }
+    a.href = url;
+    if (click) a.addEventListener("click", click);
+  }
+
+  // The appeal without a number (never "0 out of 25,000"); false when the page asked for nothing instead.
+  function appeal(host, data, m) {
+    if (host.getAttribute("data-on-error") === "hide") return false;
+    var b = (data && data.banner) || {}, loc = b.locale || m.locale || d.documentElement.lang || "en";
+    var t = AP[String(loc).split("-")[0].toLowerCase()] || AP.en, box = el("div", "mw");
+    // the copy's link (its label could hold a number: the appeal's own label)
+    var link = b.cta_url || cache("membership-widget:cta:" + m.slug, undefined, "localStorage");
+    box.setAttribute("lang", loc);
+    box.setAttribute("data-state", "appeal");
+    el("p", "mw-h", box, t[0]);
+    el("p", "mw-b", box, t[1]);
+    cta(box, t[2], link || host.getAttribute("data-join-url"));
+    show(host, box);
+    return true;
+  }
+
   function render(host, data) {
-    var b = data.banner, loc = b.locale, goal = data.goal, count = data.count, root = host.shadowRoot;
-    var box = el("div", "mw");
+    var b = data.banner, loc = b.locale, goal = data.goal, count = data.count, vs = b.variants;
+    var box = el("div", "mw"), v = vs && vs.length ? pick(data.campaign, vs, vid()) : null, c = v || b;
+    var arm = host[NS].arm = vs && vs.length ? (v ? v.id : 0) : null;
     box.setAttribute("dir", b.dir === "rtl" ? "rtl" : "ltr");
     box.setAttribute("lang", loc);
-    el("p", "mw-h", box, b.headline);
+    el("p", "mw-h", box, data.milestones && data.milestones.celebrating ? b.headline : c.headline);
     var bar = el("div", "mw-bar", box), attrs = {
       role: "progressbar", "aria-label": data.title, "aria-valuemin": 0, "aria-valuemax": goal,
       "aria-valuenow": Math.min(count, goal), "aria-valuetext": valuetext(count, goal, loc, b.headline)
@@ -70,20 +134,14 @@
     for (var k in attrs) bar.setAttribute(k, attrs[k]);
     var fill = el("div", "mw-fill", bar);
     fill.style.width = "0";
-    el("p", "mw-b", box, b.body);
-    if (/^https?:\/\//i.test(b.cta_url || "")) {
-      var a = el("a", "mw-cta", box, b.cta_label);
-      a.href = b.cta_url;
-      a.addEventListener("click", function () { beacon(data.campaign, "click", loc); });
-    }
-    var old = root.querySelector(".mw");
-    if (old) root.removeChild(old);
-    root.appendChild(box);
+    el("p", "mw-b", box, c.body);
+    cta(box, c.cta_label, c.cta_url, arm, function () { beacon(data.campaign, "click", loc, arm); });
+    show(host, box);
     void fill.offsetWidth; // lay out at 0 so that the fill animates (unless reduced motion is preferred)
     fill.style.width = Math.max(0, Math.min(100, +data.percent || 0)) + "%";
     if (!host[NS].seen) {
       host[NS].seen = 1;
-      if (seen) seen.observe(host); else beacon(data.campaign, "impression", loc);
+      if (seen) seen.observe(host); else beacon(data.campaign, "impression", loc, arm);
     }
   }
 
@@ -97,38 +155,51 @@
       finish(null, "timed out after " + TIMEOUT / 1000 + " s");
     }, TIMEOUT);
 
-    function finish(data, why) {
+    // A count shown is at most limit(host) old: fresh, stale (the service's database is down) since less than
+    // that, or the last data this tab saw that long ago at most.
+    function usable(data, host, at) {
+      var since = data.stale ? Date.parse(data.stale_since) : at;
+      return Date.now() - since <= limit(host);
+    }
+
+    function finish(data, why, status) {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      var fresh = !!data, shown = 0;
-      if (!fresh) data = cache(key);
+      var fresh = !!data, last = fresh || status === 404 ? null : cache(key), shown = 0, appealed = 0;
+      if (status === 410) cache(key, null), cache(key + ":h", 0); // archived: no last data
+      else if (last && last.d) data = last.d;
       for (var i = 0; i < hosts.length; i++) {
         try {
-          if (!data) throw 0;
-          render(hosts[i], data);
-          shown++;
+          if (data && usable(data, hosts[i], fresh ? Date.now() : last.t)) { render(hosts[i], data); shown++; }
+          // archived (410): nothing, unless the page asked for the appeal; unknown (404): nothing
+          else if (status !== 404 && (status !== 410 || hosts[i].getAttribute("data-on-error") === "appeal") &&
+            appeal(hosts[i], data, m)) appealed++, why = why || (data ? "count is stale" : why);
+          else throw 0;
         } catch (e) {
           hosts[i].style.minHeight = "0";
           if (e) why = why || "could not be shown (" + e + ")";
         }
       }
       if (shown && fresh) {
-        cache(key, data);
+        if (!data.stale) cache(key, { t: Date.now(), d: data });
+        cache("membership-widget:cta:" + m.slug, data.banner.cta_url, "localStorage");
         // The next page of this visit reserves the height the bar took here.
         cache(key + ":h", Math.ceil(hosts[0].getBoundingClientRect().height));
       }
-      if (why) warn("campaign '" + m.slug + "' " + why + (shown ? (fresh ? "" : "; showing the last data seen") : "; nothing shown"));
+      if (why) warn("campaign '" + m.slug + "' " + why + (shown ? (fresh ? "" : "; showing the last data seen") :
+        appealed ? "; showing the appeal without a number" : "; nothing shown"));
     }
 
     try {
       fetch(url, { credentials: "omit", signal: ctl ? ctl.signal : undefined })
         .then(function (r) {
-          if (!r.ok) throw new Error("answered HTTP " + r.status);
+          if (!r.ok) throw { message: "answered HTTP " + r.status, status: r.status };
           return r.json();
         })
         .then(function (data) { finish(data); }, function (e) {
-          finish(null, /^answered/.test(e && e.message) ? e.message : "could not be loaded (" + e + ")");
+          e = e || {}; // 410: the campaign was archived (no warning); 404: it does not exist (nothing shown)
+          finish(null, e.status === 410 ? "" : e.status ? e.message : "could not be loaded (" + e + ")", e.status);
         });
     } catch (e) { finish(null, "could not be loaded (" + e + ")"); }
   }
@@ -164,7 +235,7 @@
             if (!e.isIntersecting) continue;
             seen.unobserve(e.target);
             var m = e.target[NS], box = e.target.shadowRoot.querySelector(".mw");
-            beacon(m.slug, "impression", box ? box.getAttribute("lang") : m.locale);
+            beacon(m.slug, "impression", box ? box.getAttribute("lang") : m.locale, m.arm);
           } catch (x) { /* best effort */ }
         }
       }, { threshold: 0.5 });
@@ -180,7 +251,7 @@
         }
       } catch (x) { /* ignore */ }
     });
-    w.MembershipWidget = { scan: scan };
+    w.MembershipWidget = { scan: scan, pick: pick };
     scan();
     if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", scan);
   } catch (e) { warn("failed (" + e + ")"); }
