@@ -53,8 +53,8 @@ def enqueue(session: Session, *, key: str, kind: str, to: str, now: datetime, lo
         context=json.dumps(dict(context or {}), default=_jsonable, sort_keys=True), subject="", body="", html="",
         status="pending", attempts=0, next_attempt_at=now, lease_until=None, lease_owner="",
         send_before=send_before, last_error="", sent_at=None, created_at=now, updated_at=now,
-    ).on_conflict_do_nothing(index_elements=["key"])
-    written = (session.execute(stmt).rowcount or 0) == 1
+    ).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+    written = session.execute(stmt).first() is not None  # (RETURNING: rowcount is -1 on psycopg here)
     if written:
         session.info.setdefault(_SESSION_KEYS, []).append(key)
     return written

@@ -93,7 +93,7 @@ def render(kind: str, context: Mapping[str, Any], settings: MailSettings, locale
     ctx = text.new_context(values)
     subject = " ".join("".join(text.blocks["subject"](ctx)).split())
     body = "".join(text.blocks["body"](text.new_context(values))).strip() + "\n"
-    html = _HTML.get_template(f"{loc}/{kind}.html").render(**values, subject=subject)
+    html = _HTML.get_template(f"{loc}/{kind}.html").render({**values, "subject": subject})
     return Rendered(subject=subject, text=body, html=html, locale=loc)
 
 

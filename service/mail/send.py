@@ -92,10 +92,10 @@ def build_message(settings: MailSettings, message: OutboxMessage, now: datetime)
     msg["Date"] = format_datetime(now)
     domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
     msg["Message-ID"] = f"<{hashlib.sha256(message.key.encode()).hexdigest()[:40]}@{domain}>"
-    msg["Content-Language"] = message.locale
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(message.body)
     msg.add_alternative(message.html, subtype="html")
+    msg["Content-Language"] = render.resolve_locale(message.locale)  # (after set_content, which drops Content-*)
     return msg
 
 
