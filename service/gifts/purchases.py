@@ -30,10 +30,11 @@ def record(session: Session, p: Purchase, *, at: datetime, now: datetime) -> Gif
         **asdict(p), purchased_at=at, code_hash=None, delivered_at=None, deliveries=0,
         redeemed_at=None, member_id=None, starts_at=None, ends_at=None, refunded_at=None, refund_id="",
         created_at=now, updated_at=now,
-    ).on_conflict_do_nothing(index_elements=["checkout_session_id"])
-    if (session.execute(stmt).rowcount or 0) != 1:
+    ).on_conflict_do_nothing(index_elements=["checkout_session_id"]).returning(table.c.id)
+    gift_id = session.execute(stmt).scalar()  # (RETURNING: rowcount is -1 here on PostgreSQL)
+    if gift_id is None:
         return None
-    gift = session.scalar(select(Gift).where(Gift.checkout_session_id == p.checkout_session_id))
+    gift = session.get(Gift, gift_id)
     assert gift is not None
     if p.payment_intent:
         reversed_at = session.scalar(select(StripePayment.reversed_at).where(
