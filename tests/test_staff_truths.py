@@ -161,3 +161,53 @@ def test_failed_reconciliation_and_ignored_events_say_so(client, session, clock)
 def test_payments_page_is_for_admins(client, session, clock):
     signed_in(client, session, clock, "editor")
     assert client.get("/staff/payments").status_code == 403
+
+
+# --- the copy editor -----------------------------------------------------------------------------------------
+
+COPY = {"locale": "uk", "stage": "launch", "headline": "Нас уже {count}", "body": "Дякуємо.", "cta_label": "Долучитися",
+        "cta_url": ""}
+
+
+def test_plural_hint_shows_the_locales_own_categories(client, session, clock, spring):
+    signed_in(client, session, clock, "viewer")
+    uk = text_of(page(client, "/staff/campaigns/spring/copy?locale=uk"), "plural-hint")
+    assert "Plural forms in uk: one, few, many, other" in " ".join(uk.split())
+    assert "one {# член} few {# члени} many {# членів} other {# члена}" in uk
+    en = text_of(page(client, "/staff/campaigns/spring/copy?locale=en"), "plural-hint")
+    assert "Plural forms in en: one, other" in " ".join(en.split())
+
+
+def test_adding_a_locale_is_a_control(client, session, clock, spring):
+    signed_in(client, session, clock, "editor")
+    html = page(client, "/staff/campaigns/spring/copy")
+    form = re.search(r'<form method="get"[^>]*data-testid="add-locale".*?</form>', html, re.S).group(0)
+    assert '<label for="add-locale">Add a locale</label>' in form
+    assert '<option value="de">German · Deutsch (de)</option>' in form and 'value="en"' not in form
+    html = page(client, "/staff/campaigns/spring/copy?stage=launch&locale=de")  # what submitting it opens
+    assert 'aria-current="page">de</a>' in html and '<input type="hidden" name="locale" value="de">' in html
+
+
+def test_errors_are_sentences_next_to_their_field(client, session, clock, spring):
+    from tests.staff_support import csrf
+
+    signed_in(client, session, clock, "editor")
+    token = csrf(client, "/staff/campaigns/spring/copy?locale=uk")
+    r = client.post("/staff/campaigns/spring/copy", data={**COPY, "headline": "Нас {nope}", "csrf_token": token})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422
+    error = re.search(r'<label for="headline">Headline</label>\s*<p class="field-error" role="alert" '
+                      r'id="headline-error">([^<]+)</p>\s*<textarea id="headline"[^>]*aria-describedby="headline-error"',
+                      html)
+    assert error and error.group(1).strip().endswith(".") and "nope" in error.group(1)
+    assert re.search(r'<textarea id="body" name="body" rows="7"', html)  # room for Ukrainian
+
+
+def test_viewers_see_read_only_text_that_looks_read_only(client, session, clock, spring):
+    signed_in(client, session, clock, "viewer")
+    html = page(client, "/staff/campaigns/spring/copy?locale=uk")
+    assert "only editors and admins change it" in text_of(html, "read-only")
+    assert re.search(r'<textarea id="headline"[^>]*readonly aria-readonly="true"', html)
+    assert 'data-testid="add-locale"' not in html and ">Save</button>" not in html
+    css = client.get("/staff/static/staff.css").get_data(as_text=True)
+    assert "textarea[readonly]" in css

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.campaigns import locales, pace
+from service.campaigns import locales, pace, wording
 from service.campaigns import services as campaigns
 from service.campaigns.models import BannerCopy, Campaign
 from service.staff import audit
@@ -26,6 +26,37 @@ def edit_copy(session: Session, campaign: Campaign, *, staff: StaffUser, locale:
                  campaign=campaign, details={"locale": row.locale, "stage": stage, "headline": headline,
                                              "body": body, "cta_label": cta_label, "cta_url": cta_url}, now=now)
     return row
+
+
+# Locales offered by "Add a locale" (any other Babel knows can still be typed into the copy editor's URL).
+SUGGESTED_LOCALES = ("ar", "cs", "da", "de", "en", "en_GB", "es", "et", "fi", "fr", "he", "hu", "it", "ja", "ka",
+                     "lt", "lv", "nl", "no", "pl", "pt", "pt_BR", "ro", "ru", "sk", "sv", "tr", "uk", "zh")
+
+
+def locale_choices(have: list[str]) -> list[tuple[str, str]]:
+    """(code, name in English and in itself) of the suggested locales the campaign has no copy in yet."""
+    out = []
+    for code in SUGGESTED_LOCALES:
+        if code in have:
+            continue
+        loc = locales.babel_locale(code)
+        own = loc.get_display_name(loc) or code
+        english = loc.get_display_name("en") or code
+        out.append((code, english if own == english else f"{english} · {own}"))
+    return out
+
+
+EXAMPLE_WORDS = {"uk": {"one": "член", "few": "члени", "many": "членів", "other": "члена"}}
+
+
+def plural_hint(locale: str) -> tuple[list[str], str]:
+    """The locale's own plural categories (CLDR, from Babel; `other` always) and an example using all of them:
+    uk -> ['one', 'few', 'many', 'other'], '{remaining, plural, one {# member} few {# members} …}'."""
+    tags = set(locales.babel_locale(locales.normalize_locale(locale) or "en").plural_form.tags) | {"other"}
+    categories = [c for c in wording.PLURAL_CATEGORIES if c in tags]
+    words = EXAMPLE_WORDS.get((locales.normalize_locale(locale) or "en").split("_")[0], {})
+    example = " ".join(f"{c} {{# {words.get(c) or ('member' if c == 'one' else 'members')}}}" for c in categories)
+    return categories, "{remaining, plural, " + example + "}"
 
 
 def copy_locales(session: Session, campaign: Campaign) -> list[str]:
