@@ -31,14 +31,24 @@ DEMO_SIGNUPS ?= 20000
 demo: migrate
 	$(BIN)/flask demo --signups $(DEMO_SIGNUPS)
 
+# `make run PORT=5001`: every link the service hands out (calls to action, allowed origins) uses that port,
+# unless PUBLIC_BASE_URL / SITE_ALLOWED_ORIGINS are set in the environment.
+RUN_BASE_URL := http://$(HOST):$(PORT)
+run demo: export PUBLIC_BASE_URL ?= $(RUN_BASE_URL)
+run demo: export SITE_ALLOWED_ORIGINS ?= $(RUN_BASE_URL),http://localhost:$(PORT)
+
 run: demo
 	@echo ""
-	@echo "membership-service on http://$(HOST):$(PORT)"
-	@echo "  progress JSON : http://$(HOST):$(PORT)/v1/campaigns/members-25k/progress?locale=en"
-	@echo "  in Ukrainian  : http://$(HOST):$(PORT)/v1/campaigns/members-25k/progress?locale=uk"
-	@echo "  OpenAPI       : http://$(HOST):$(PORT)/openapi.json"
-	@echo "  widget demo   : http://$(HOST):$(PORT)/demo"
-	@echo "  staff         : http://$(HOST):$(PORT)/staff/ (first: $(BIN)/flask staff create --email you@example.org --role admin)"
+	@echo "membership-service on $(RUN_BASE_URL)"
+	@echo "  start here    : $(RUN_BASE_URL)/"
+	@echo "  progress JSON : $(RUN_BASE_URL)/v1/campaigns/members-25k/progress?locale=en"
+	@echo "  in Ukrainian  : $(RUN_BASE_URL)/v1/campaigns/members-25k/progress?locale=uk"
+	@echo "  API docs      : $(RUN_BASE_URL)/docs ($(RUN_BASE_URL)/openapi.json)"
+	@echo "  widget demo   : $(RUN_BASE_URL)/demo"
+	@echo "  staff         : $(RUN_BASE_URL)/staff/"
+	@echo ""
+	@echo "First staff account (paste in another terminal, in $(CURDIR)):"
+	@echo "  $(BIN)/flask --app service staff create --email you@example.org --role admin"
 	@echo ""
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 

@@ -17,7 +17,8 @@ def init_app(app) -> None:  # noqa: ANN001
         snapshots=snapshot.from_config(app.config, app.instance_path), time=app.extensions["clock"].monotonic,
         wall=app.extensions["clock"].now,
         cache_control=serving.cache_control(app.config["PROGRESS_MAX_AGE"],
-                                            app.config["PROGRESS_STALE_WHILE_REVALIDATE"]))
+                                            app.config["PROGRESS_STALE_WHILE_REVALIDATE"]),
+        vary="Accept-Language")  # the key's locale comes from Accept-Language when no ?locale= is given
     api.register_blueprint(views.blp)
     cli.init_app(app)
 

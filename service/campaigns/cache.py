@@ -73,7 +73,7 @@ class ProgressCache:
     def __init__(self, ttl: float, max_entries: int = 10_000,
                  stale_on: tuple[type[BaseException], ...] = (), snapshots: Snapshots | None = None,
                  time: Callable[[], float] = _time.monotonic, cache_control: str = "no-cache",
-                 wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 wall: Callable[[], datetime] = lambda: datetime.now(UTC), vary: str = "") -> None:
         self.ttl = ttl
         self.max_entries = max_entries
         self.stale_on = stale_on
@@ -81,6 +81,7 @@ class ProgressCache:
         self.time = time
         self.wall = wall
         self.cache_control = cache_control
+        self.vary = vary  # request headers the key is made from (Vary of every answer)
         self.entries: dict[tuple, Document] = {}
         self.hits = 0
         self.misses = 0
@@ -140,6 +141,8 @@ class ProgressCache:
 
     def _entry(self, body: bytes, etag: str, *, stale: bool, fresh_at: datetime | None = None) -> Document:
         headers = [("Content-Type", "application/json"), ("ETag", etag)]
+        if self.vary:
+            headers.append(("Vary", self.vary))
         if stale:
             headers += [("Cache-Control", STALE_CACHE_CONTROL), ("X-Data-Stale", "true")]
         else:

@@ -54,7 +54,6 @@ def list_campaigns():  # noqa: ANN201
                    f"{first:%Y-%m-%d} .. {last:%Y-%m-%d} ({c.timezone}){archived}")
 
 
-
 @campaign_cli.command("adjust")
 @click.option("--slug", required=True)
 @click.option("--delta", required=True, type=int, help="Signed number of members to add (or remove)")
@@ -98,6 +97,10 @@ def demo_command(signups, more):  # noqa: ANN001,ANN201
     has_any = db.session.scalar(select(func.count(Campaign.id)))
     if has_any:
         click.echo("A campaign exists already; the demo campaign was not created.")
+        existing = db.session.scalar(select(Campaign).where(Campaign.slug == demo.SLUG))
+        if existing is not None and demo.rebase_join_url(existing, current_app.config["PUBLIC_BASE_URL"]):
+            db.session.commit()  # `make run PORT=...`: the call to action follows the port
+            click.echo(f"The demo campaign's join URL is now {existing.join_url}.")
     else:
         c = demo.create_demo(db.session, now(), join_url=current_app.config["PUBLIC_BASE_URL"] + "/demo/join")
         db.session.commit()

@@ -75,3 +75,18 @@ def create_demo(session: Session, now: datetime, join_url: str = "") -> Campaign
             services.set_copy(session, campaign, locale=locale, stage=stage, headline=headline, body=body,
                               cta_label=cta, who="demo", now=now)
     return campaign
+
+
+def rebase_join_url(campaign: Campaign, base_url: str) -> bool:
+    """Point the demo campaign's join URL at `base_url` (PUBLIC_BASE_URL) when it is one of this service's own
+    development pages on another origin (`make run PORT=...` after an earlier run on another port); True if
+    it moved. A join URL elsewhere (a real site) is left alone."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(campaign.join_url or "")
+    base = urlsplit(base_url.rstrip("/"))
+    local = parts.hostname in ("127.0.0.1", "localhost") and parts.path in ("/demo/join", "/join")
+    if not local or (parts.scheme, parts.netloc) == (base.scheme, base.netloc):
+        return False
+    campaign.join_url = parts._replace(scheme=base.scheme, netloc=base.netloc).geturl()
+    return True

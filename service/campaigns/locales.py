@@ -42,3 +42,36 @@ def candidates(requested: str | None, default: str) -> list[str]:
 
 def text_direction(locale: str) -> str:
     return "rtl" if babel_locale(locale).character_order == "right-to-left" else "ltr"
+
+
+MAX_ACCEPT_LANGUAGE = 200  # characters of the header considered (browsers send far fewer)
+
+
+def from_accept_language(header: str | None) -> str | None:
+    """The reader's preferred locale from an Accept-Language header: the tags by descending q (ties in
+    the order given), the first one Babel knows, normalised; None when there is none (the campaign's default
+    then). `*` and q=0 are skipped. Memoised per header value (bounded), so the hot path parses once."""
+    return _accept_language(header[:MAX_ACCEPT_LANGUAGE]) if header else None
+
+
+@lru_cache(maxsize=4096)
+def _accept_language(header: str) -> str | None:
+    ranked = []
+    for position, part in enumerate(header.split(",")[:16]):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        tag = tag.strip()
+        if tag and tag != "*" and quality > 0:
+            ranked.append((-quality, position, tag))
+    for _, _, tag in sorted(ranked):
+        norm = normalize_locale(tag)
+        if norm:
+            return norm
+    return None

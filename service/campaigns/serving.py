@@ -6,7 +6,8 @@ all get a campaign's progress from `document` / `progress_document`: one loader,
 bytes, ETag and headers whichever surface filled the cache entry.
 
 `path_key` is the route and locale rule of GET /v1/campaigns/<slug>/progress as a plain function of the
-WSGI path and query string, for the fast path (ops/fastpath.py) that answers before Flask routes.
+WSGI path, query string and Accept-Language header (answers carry `Vary: Accept-Language`), for the fast
+path (ops/fastpath.py) that answers before Flask routes.
 """
 
 from __future__ import annotations
@@ -38,23 +39,37 @@ def cache_control(max_age: int, stale_while_revalidate: int) -> str:
 
 
 @lru_cache(maxsize=4096)
-def locale_of_query(query: str) -> str | None:
-    """The `locale` parameter of a raw query string, normalised (None: the campaign's default). Memoised by
-    query string: parsing it and asking Babel cost more than the rest of a cache hit; bounded, so
-    cache-busting parameters cannot grow it."""
+def _query_locale(query: str) -> tuple[bool, str | None]:
+    """(whether the raw query string gives a non-empty `locale`, that locale normalised). Memoised by query
+    string: parsing it and asking Babel cost more than the rest of a cache hit; bounded, so cache-busting
+    parameters cannot grow it."""
     values = [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "locale"]
-    return locales.normalize_locale(values[0] if values else None)
+    given = bool(values and values[0])
+    return given, locales.normalize_locale(values[0]) if given else None
 
 
-def request_key(slug: str, query: str) -> Key:
-    """The cache key of a progress request: its slug and the raw query string's locale."""
-    return (slug, locale_of_query(query))
+def locale_of_query(query: str) -> str | None:
+    """The `locale` parameter of a raw query string, normalised (None: the campaign's default)."""
+    return _query_locale(query)[1]
 
 
-def path_key(path: str, query: str) -> Key | None:
-    """The cache key of a WSGI request for the progress JSON (PATH_INFO, QUERY_STRING); None for any other path."""
+def request_locale(query: str, accept_language: str | None) -> str | None:
+    """The locale of a request: its `locale` parameter when it gives one (an unknown one: the campaign's
+    default), else the Accept-Language header's best known locale, else None (the campaign's default)."""
+    given, locale = _query_locale(query)
+    return locale if given else locales.from_accept_language(accept_language)
+
+
+def request_key(slug: str, query: str, accept_language: str | None = None) -> Key:
+    """The cache key of a progress request: its slug and its locale (query string, else Accept-Language)."""
+    return (slug, request_locale(query, accept_language))
+
+
+def path_key(path: str, query: str, accept_language: str | None = None) -> Key | None:
+    """The cache key of a WSGI request for the progress JSON (PATH_INFO, QUERY_STRING, HTTP_ACCEPT_LANGUAGE);
+    None for any other path."""
     match = PROGRESS_PATH.fullmatch(path)
-    return None if match is None else (match.group(1), locale_of_query(query))
+    return None if match is None else (match.group(1), request_locale(query, accept_language))
 
 
 def document(session: Session, cache: ProgressCache, key: Key, now: datetime) -> Document:

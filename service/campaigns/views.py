@@ -28,7 +28,8 @@ def progress_json(slug: str) -> Response:
 
     Served from a per-process cache refreshed every few seconds: reading it never counts members.
     """
-    key = serving.request_key(slug, request.environ.get("QUERY_STRING", ""))
+    key = serving.request_key(slug, request.environ.get("QUERY_STRING", ""),
+                              request.environ.get("HTTP_ACCEPT_LANGUAGE"))
     doc = serving.document(db.session, current_app.extensions["progress_cache"], key, clock.now())
     if request.environ.get("HTTP_IF_NONE_MATCH") and request.if_none_match.contains_weak(doc.etag.strip('"')):
         return Response(status=304, headers=doc.headers[1:])

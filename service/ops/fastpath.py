@@ -9,8 +9,9 @@ stale entries, responses that set cookies, and settings that need the whole pipe
 (the route's rate limit, `LOG_REQUESTS=all`) go through Flask.
 
 The invariant this rests on: the route's 200 answers depend on nothing but the cache entry and `Origin`
-(and the request id). tests/test_ops_fastpath.py checks it by comparing, for many requests with varied
-headers, cookies and query parameters, the fast answer with Flask's answer to the same request.
+(and the request id); the route's key function sees the path, the query string and `Accept-Language`.
+tests/test_ops_fastpath.py checks it by comparing, for many requests with varied headers, cookies and query
+parameters, the fast answer with Flask's answer to the same request.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ class FastPath:
         if environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_IF_NONE_MATCH"):
             return self.wsgi_app(environ, start_response)
         t0 = perf_counter()
-        key = self.key_of(environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+        key = self.key_of(environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
+                          environ.get("HTTP_ACCEPT_LANGUAGE"))
         if key is None:
             return self.wsgi_app(environ, start_response)
         record_key = (key, environ.get("HTTP_ORIGIN"))

@@ -154,6 +154,17 @@ class RequestContextFilter(logging.Filter):
 
 
 _encode = json.JSONEncoder(ensure_ascii=False, default=str).encode  # one encoder, not one per line
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colour codes (werkzeug colours its lines)
+
+
+class DevServerRequestLines(logging.Filter):
+    """Drops the development server's own request lines (werkzeug's `127.0.0.1 - - [date] "GET / HTTP/1.1"
+    200 -`): the service logs each request once, with its request id (ops/hooks.py, LOG_REQUESTS)."""
+
+    _LINE = re.compile(r'^\S+ - - \[[^\]]*\] "')
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and self._LINE.match(_ANSI.sub("", record.msg)))
 
 
 class JsonFormatter(logging.Formatter):
@@ -173,6 +184,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if "\x1b" in out["message"]:
+            out["message"] = _ANSI.sub("", out["message"])
         for name in EXTRA_FIELDS:
             value = getattr(record, name, None)
             if value is not None:
@@ -223,5 +236,8 @@ def configure(level: str = "INFO", fmt: str = "json", stream: Any = None) -> log
     handler.addFilter(RedactingFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root.addHandler(handler)
+    werkzeug = logging.getLogger("werkzeug")
+    if not any(isinstance(f, DevServerRequestLines) for f in werkzeug.filters):
+        werkzeug.addFilter(DevServerRequestLines())
     root.setLevel(level.upper())
     return handler

@@ -37,7 +37,8 @@ class FastRoute:
     """A GET endpoint whose 200 answers depend only on a cache entry (and the request's Origin)."""
 
     endpoint: str
-    key: Callable[[str, str], tuple | None]  # (PATH_INFO, QUERY_STRING) -> the cache key, None: another path
+    # (PATH_INFO, QUERY_STRING, HTTP_ACCEPT_LANGUAGE or None) -> the cache key, None: another path
+    key: Callable[[str, str, str | None], tuple | None]
     cache: Any  # .entries (key -> entry with .stale, .expires), .time(), .hits
 
 

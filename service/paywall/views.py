@@ -9,6 +9,7 @@ from flask_limiter.util import get_remote_address
 
 from service import clock
 from service.api import Blueprint
+from service.campaigns import locales
 from service.errors import problem
 from service.extensions import db, limiter
 from service.mail import send_after_commit
@@ -77,7 +78,8 @@ def access(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
                             reader_id=body["reader_id"], locale=body["locale"], now=now, with_prompt=False)
     if db.session.registry.has():  # a member answered from the member cache never opened a session
         db.session.commit()  # the meter's read is stored (and its lock released) before the copy is rendered
-    add_prompt(db.session, ctx, payload, article_id=body["article"]["id"], locale=body["locale"], now=now,
+    locale = body["locale"] or locales.from_accept_language(request.headers.get("Accept-Language"))
+    add_prompt(db.session, ctx, payload, article_id=body["article"]["id"], locale=locale, now=now,
                section=body["article"].get("section"))
     return payload, 200, {"Cache-Control": "no-store"}
 

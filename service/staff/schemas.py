@@ -63,6 +63,21 @@ class FunnelStepSchema(ma.Schema):
     rate = ma.fields.Float(required=True, allow_none=True, metadata={"description": "Percent of the previous step"})
 
 
+class MoneySchema(ma.Schema):
+    currency = ma.fields.String(required=True, metadata={"description": "ISO 4217, lower case"})
+    payments = ma.fields.Integer(required=True)
+    amount = ma.fields.Integer(required=True, metadata={"description": "Received, in the currency's minor units"})
+    refunded = ma.fields.Integer(required=True, metadata={"description": "Of it, fully refunded or lost in a dispute"})
+    net = ma.fields.Integer(required=True, metadata={"description": "amount - refunded"})
+    shown = ma.fields.String(required=True, metadata={"description": "net, formatted (en)"})
+
+
+class ContributionStatsSchema(ma.Schema):
+    count = ma.fields.Integer(required=True, metadata={
+        "description": "People who gave once in the window (not refunded); never part of `count`"})
+    by_currency = ma.fields.List(ma.fields.Nested(MoneySchema), required=True)
+
+
 class StatsSchema(ma.Schema):
     campaign = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
@@ -81,6 +96,10 @@ class StatsSchema(ma.Schema):
     breakdowns = ma.fields.Nested(BreakdownsSchema, required=True)
     funnel = ma.fields.List(ma.fields.Nested(FunnelStepSchema), required=True,
                             metadata={"description": "Impressions, clicks, checkouts started, sign-ups"})
+    revenue = ma.fields.List(ma.fields.Nested(MoneySchema), required=True, metadata={
+        "description": "Paid membership invoices in the window (renewals included), one entry per currency: "
+                       "never summed across currencies"})
+    contributions = ma.fields.Nested(ContributionStatsSchema, required=True)
     generated_at = ma.fields.DateTime(required=True)
 
 

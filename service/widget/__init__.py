@@ -18,6 +18,7 @@ def init_app(app) -> None:  # noqa: ANN001
     ops.cors[r"^/v1/campaigns/[^/]+/events$"] = registry.public_cors(csv(app.config["WIDGET_ALLOWED_ORIGINS"]))
     # Other sites load the script and frame the iframe page; the page sets its own CSP (frame-ancestors).
     ops.cross_origin_prefixes += [views.EMBED_PREFIX, "/widget"]
+    ops.cross_origin_endpoints.add("widget.record_event")  # beacons from other sites: CORP cross-origin
     ops.framable_prefixes.append(views.EMBED_PREFIX)
     # The database down and no snapshot: the appeal without a number, not a 503 problem inside a host's page.
     ops.fallbacks["widget.banner_html"] = ops.fallbacks["widget_pages.embed"] = views.appeal_fallback

@@ -54,6 +54,7 @@ def build_widget_js(source: str | None = None, stale_limit: int = 1800) -> Asset
     code = compact(code)
     code = code.replace('"__MW_CSS__"', json.dumps(markup.stylesheet()))
     code = code.replace('"__MW_VALUETEXT__"', json.dumps(markup.VALUETEXT, ensure_ascii=False))
+    code = code.replace('"__MW_LABELS__"', json.dumps(markup.LABELS, ensure_ascii=False))
     code = code.replace('"__MW_APPEAL__"', json.dumps(builtin.APPEAL, ensure_ascii=False))
     code = code.replace('"__MW_STALE__"', str(int(stale_limit)))
     body = (head + sep + code).encode("utf-8")

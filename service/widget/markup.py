@@ -73,6 +73,17 @@ VALUETEXT: dict[str, str] = {
     "uk": "{count} з {goal} учасників",
 }
 
+# The bar's accessible name (and the iframe page's title) per language, for readers whose language is not the
+# campaign title's; other languages use the campaign's title.
+LABELS: dict[str, str] = {
+    "uk": "Поступ кампанії членства до мети",
+}
+
+
+def label(title: str, locale: str) -> str:
+    return LABELS.get(locale.replace("_", "-").split("-")[0].lower(), title)
+
+
 def stylesheet() -> str:
     return "".join(f".{name}{{{decls}}}" for name, decls in STYLES.items()) + EXTRA_CSS
 
@@ -107,6 +118,7 @@ class Banner:
     locale: str
     dir: str
     valuetext: str
+    label: str = ""  # accessible name of the bar and title of the iframe page, in the copy's language
     numberless: bool = False  # the appeal without a number: the count is stale for too long, or unknown
 
 
@@ -127,7 +139,7 @@ def appeal(slug: str, locale: str | None, cta_url: str, cta_label: str | None = 
     headline, body, label = builtin.APPEAL[language]
     return Banner(slug=slug, title=title or headline, count=0, goal=1, percent=0.0, headline=headline, body=body,
                   cta_label=cta_label or label, cta_url=safe_url(cta_url), locale=language,
-                  dir=locales.text_direction(language), valuetext="", numberless=True)
+                  dir=locales.text_direction(language), valuetext="", label=headline, numberless=True)
 
 
 def banner(progress: dict[str, Any], now: datetime | None = None, stale_limit: float | None = None) -> Banner:
@@ -140,4 +152,5 @@ def banner(progress: dict[str, Any], now: datetime | None = None, stale_limit: f
         percent=max(0.0, min(100.0, float(progress["percent"]))), headline=b["headline"], body=b["body"],
         cta_label=b["cta_label"], cta_url=safe_url(b["cta_url"]), locale=b["locale"], dir=b["dir"],
         valuetext=valuetext(progress["count"], progress["goal"], b["locale"], b["headline"]),
+        label=label(progress["title"], b["locale"]),
     )

@@ -9,6 +9,7 @@ from markupsafe import Markup
 from service import clock
 from service.api import Blueprint, SafeJSONParser
 from service.campaigns import demo as campaign_demo
+from service.campaigns import locales
 from service.config import csv
 from service.errors import NotFound
 from service.extensions import db, limiter
@@ -34,6 +35,8 @@ EMBED_PREFIX = "/embed/"  # the iframe page: other sites frame it (its CSP says 
 
 
 def _banner(slug: str, locale: str | None) -> markup.Banner:
+    """The bar in the `locale` parameter's language, else the reader's (Accept-Language), else the campaign's."""
+    locale = locale or locales.from_accept_language(request.headers.get("Accept-Language"))
     return services.banner(db.session, current_app.extensions["progress_cache"], slug, locale, clock.now(),
                            current_app.config["WIDGET_STALE_LIMIT_SECONDS"])
 
@@ -62,6 +65,7 @@ def appeal_fallback(exc: BaseException) -> Response | None:
 def _short_cache(response: Response) -> Response:
     """The progress document's Cache-Control (the bar is made from it) and an ETag of the HTML."""
     response.headers["Cache-Control"] = current_app.extensions["progress_cache"].cache_control
+    response.vary.add("Accept-Language")  # the language, without ?locale=, is the reader's
     response.add_etag()
     return response.make_conditional(request)
 

@@ -83,6 +83,24 @@ def test_micro_cache_honours_the_service_and_outlives_it(stack):
         assert stale == body
 
 
+def get_with(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as r:  # noqa: S310
+        return r.status, dict(r.headers), r.read()
+
+
+def test_micro_cache_keys_on_accept_language_without_a_locale_parameter(stack):
+    _, front = stack
+    _, _, uk_param = get(front + PROGRESS + "?locale=uk")
+    _, _, en_param = get(front + PROGRESS + "?locale=en")
+    status, headers, uk = get_with(front + PROGRESS, {"Accept-Language": "uk-UA,uk;q=0.9"})
+    assert status == 200 and "Accept-Language" in headers["Vary"]
+    assert uk == uk_param, "the reader's language, not the first copy cached"
+    status, headers, en = get_with(front + PROGRESS, {"Accept-Language": "en-GB"})
+    assert status == 200 and en == en_param and en != uk
+    status, headers, again = get_with(front + PROGRESS + "?cb=1", {"Accept-Language": "uk-UA,uk;q=0.9"})
+    assert headers["X-Cache-Status"] == "HIT" and again == uk
+
+
 def test_dynamic_endpoints_are_never_cached(stack):
     _, front = stack
     status, headers, _ = get(front + "/healthz")

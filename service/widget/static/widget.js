@@ -1,7 +1,7 @@
 /*! membership-service widget: <div data-membership-campaign="SLUG" data-locale="en"></div> + this script.
  * Plain JavaScript, no dependencies. Renders into an open shadow root; never throws into the host page.
  * Its stylesheet and phrases are filled in by the service (service/widget/assets.py). */
-/* Filled in: "__MW_CSS__" and "__MW_VALUETEXT__" (service/widget/markup.py), "__MW_APPEAL__" and
+/* Filled in: "__MW_CSS__", "__MW_VALUETEXT__" and "__MW_LABELS__" (service/widget/markup.py), "__MW_APPEAL__" and
  * "__MW_STALE__" (campaigns/builtin.py APPEAL, WIDGET_STALE_LIMIT_SECONDS); only in the code, never this header.
  * Never a false number: when the progress cannot be loaded (network, 5xx, 410, timeout) or has been stale for
  * longer than the limit (`data-stale-limit`, seconds), the appeal shows without one, or nothing with
@@ -11,7 +11,7 @@
 (function (w, d) {
   "use strict";
   var NS = "membershipWidget", ATTR = "data-membership-campaign", TIMEOUT = 4000;
-  var CSS = "__MW_CSS__", VT = "__MW_VALUETEXT__", AP = "__MW_APPEAL__", STALE = "__MW_STALE__";
+  var CSS = "__MW_CSS__", VT = "__MW_VALUETEXT__", LB = "__MW_LABELS__", AP = "__MW_APPEAL__", STALE = "__MW_STALE__";
   var VKEY = "membership-widget:visitor", visitor = null;
   if (w.MembershipWidget && w.MembershipWidget.scan) { try { w.MembershipWidget.scan(); } catch (e) { /* never throw */ } return; }
   var me = d.currentScript, base = "", origin = "", warned = false, seen = null, sheet = null;
@@ -128,7 +128,7 @@
     box.setAttribute("lang", loc);
     el("p", "mw-h", box, data.milestones && data.milestones.celebrating ? b.headline : c.headline);
     var bar = el("div", "mw-bar", box), attrs = {
-      role: "progressbar", "aria-label": data.title, "aria-valuemin": 0, "aria-valuemax": goal,
+      role: "progressbar", "aria-label": LB[String(loc).split("-")[0].toLowerCase()] || data.title, "aria-valuemin": 0, "aria-valuemax": goal,
       "aria-valuenow": Math.min(count, goal), "aria-valuetext": valuetext(count, goal, loc, b.headline)
     };
     for (var k in attrs) bar.setAttribute(k, attrs[k]);
