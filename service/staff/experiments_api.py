@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, request
+from flask import current_app
 
 from service import clock
 from service.api import Blueprint
 from service.campaigns import services as campaigns
 from service.campaigns import variants
-from service.errors import Forbidden
 from service.extensions import db
 from service.staff import auth, experiments
 from service.staff.schemas import ExperimentSchema, VariantCreateSchema, VariantPatchSchema, VariantSchema
@@ -25,24 +24,7 @@ SECURITY = [{"staffToken": []}, {"staffSession": []}]
 
 blp = Blueprint("staff_experiments", __name__, url_prefix="/v1/staff",
                 description="Experiments: variants of the banner copy and which appeal brings members")
-
-
-@blp.before_request
-def _guard() -> Any:
-    auth.new_request()
-    staff = auth.load_staff()
-    if staff is not None:
-        if request.method in auth.UNSAFE_METHODS:
-            if not staff.can("editor"):
-                raise Forbidden(f"This needs the editor role; you are signed in as {staff.role}.")
-            auth.check_csrf()
-        return None
-    token = auth.load_token()
-    if token is None:
-        return auth.unauthorized_problem()
-    g.staff_token = token
-    db.session.commit()  # its use, at most once a minute (accounts.note_token_use)
-    return None
+blp.before_request(auth.api_guard)  # token, or editor session + CSRF header for changes
 
 
 def _changed() -> None:
