@@ -197,7 +197,8 @@ def test_errors_are_sentences_next_to_their_field(client, session, clock, spring
     html = r.get_data(as_text=True)
     assert r.status_code == 422
     error = re.search(r'<label for="headline">Headline</label>\s*<p class="field-error" role="alert" '
-                      r'id="headline-error">([^<]+)</p>\s*<textarea id="headline"[^>]*aria-describedby="headline-error"',
+                      r'id="headline-error">([^<]+)</p>\s*'
+                      r'<textarea id="headline"[^>]*aria-describedby="headline-error"',
                       html)
     assert error and error.group(1).strip().endswith(".") and "nope" in error.group(1)
     assert re.search(r'<textarea id="body" name="body" rows="7"', html)  # room for Ukrainian
