@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import requests
@@ -30,6 +30,7 @@ from service.payments import contributions
 from service.payments.models import Contribution, WebhookEvent
 from tests import factories
 from tests.conftest import ON_POSTGRES
+from tests.reliability import gift_storm
 from tests.reliability.server import GunicornServer, end_other_sessions, server_settings
 from tests.stripe_events import (
     MONTHLY_PRICE,
@@ -47,7 +48,7 @@ from tests.stripe_events import (
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
 KINDS = ("join", "renew", "fail", "cancel", "refund", "never_pay", "other_product",
-         "contribute", "contribute_refunded", "member_contributes")
+         "contribute", "contribute_refunded", "member_contributes") + gift_storm.GIFT_KINDS
 PEOPLE_PER_KIND = 30  # 300 people, about 1,400 events, about 1,850 deliveries
 SENDERS = 8
 DUPLICATE_SHARE = 0.3
@@ -67,6 +68,7 @@ EXPECTED = {
     "contribute": (None, False),
     "contribute_refunded": (None, False),
     "member_contributes": ("active", True),
+    **gift_storm.EXPECTED,  # gifts: bought, redeemed over HTTP mid-storm, refunded (tests/reliability/gift_storm.py)
 }
 GAVE = {"contribute", "member_contributes"}  # counted as contributors (a refunded one is not)
 
@@ -88,6 +90,9 @@ def person_events(p: Person) -> list[dict]:
     t0 = lc.at(0)
     gave = Gave(n=p.n, email=p.email, amount=500 + p.n, currency=("usd", "eur", "uah")[p.n % 3],
                 customer=f"cus_C{p.n}", start=t0 + timedelta(minutes=30)).events()
+    if p.kind in gift_storm.GIFT_KINDS:
+        gift = gift_storm.first_wave(p.kind, gift_storm.gift_events(p.n, p.email, t0))
+        return (joined if p.kind == "member_gifted" else []) + gift
     if p.kind == "contribute":
         return [gave["completed"], gave["succeeded"]]
     if p.kind == "contribute_refunded":
@@ -173,7 +178,9 @@ class Sender:
 
 @pytest.fixture
 def storm_campaign(app, session, clock):
-    c = factories.campaign(session, clock.now(), slug="members-25k")  # window: the whole of 2025
+    # Window: from 2025 (the lifecycles) to a year from today (gifts are redeemed on the server's real clock).
+    c = factories.campaign(session, clock.now(), slug="members-25k",
+                           ends=max(date(2025, 12, 31), datetime.now(UTC).date() + timedelta(days=366)))
     session.commit()
     return c
 
@@ -227,8 +234,8 @@ def check_final_state(session, people: list[Person], bodies: dict[str, bytes]) -
                 wrong.append(f"{p.kind} {p.email}: missing")
             continue
         got = (m.status, m.first_paid_at is not None, m.first_payment_reversed_at is not None)
-        want = (status, p.kind in ("join", "renew", "fail", "cancel", "refund", "member_contributes"),
-                p.kind == "refund")
+        want = (status, p.kind in ("join", "renew", "fail", "cancel", "refund", "member_contributes",
+                                   "member_gifted"), p.kind == "refund")
         if got != want:
             wrong.append(f"{p.kind} {p.email}: (status, paid, reversed) {got}, expected {want}")
     expected_emails = {p.email for p in people if EXPECTED[p.kind][0] is not None}
@@ -247,6 +254,7 @@ def check_final_state(session, people: list[Person], bodies: dict[str, bytes]) -
     assert set(rows) == {f"pi_C{p.n}" for p in givers}
     assert {pi for pi, c in rows.items() if c.reversed_at is not None} == {
         f"pi_C{p.n}" for p in givers if p.kind == "contribute_refunded"}
+    assert not gift_storm.check_gifts(session, people)
     expected_givers = sum(1 for p in people if p.kind in GAVE)
     assert campaign.contributors_counted == expected_givers
     assert contributions.recount(session, campaign, datetime.now(UTC)) == expected_givers
@@ -260,6 +268,22 @@ def check_final_state(session, people: list[Person], bodies: dict[str, bytes]) -
     assert session.scalar(select(func.count(Member.id))) <= len(expected_emails)
 
 
+def gift_phase(server, sender: Sender, session, people: list[Person], bodies: dict[str, bytes], seed: int) -> None:
+    """After the shuffled storm: the gifts redeemed over HTTP (some twice, some refused) while 30% of the events
+    are redelivered; then the refunds of gifts redeemed first, shuffled and 30% duplicated."""
+    rng = random.Random(seed)
+    codes = gift_storm.codes_by_recipient(session)
+    statuses = gift_storm.redeem_while_redelivering(server.url, sender, people, codes, bodies, rng)
+    assert not gift_storm.check_redemptions(people, statuses)
+    later = [gift_storm.gift_events(p.n, p.email, datetime(2025, 3, 1, 9, 0, tzinfo=UTC) + timedelta(hours=p.n))
+             ["refunded"] for p in people if p.kind == "gift_redeemed_refunded"]
+    bodies.update({ev["id"]: dumps(ev).encode() for ev in later})
+    ids = [ev["id"] for ev in later]
+    ids += rng.sample(ids, len(ids) * 3 // 10)
+    rng.shuffle(ids)
+    assert all(outcome == 200 for _, outcome in sender.deliver(ids))
+
+
 def test_storm_of_lifecycles_ends_exactly_as_expected(server, session):
     people, bodies, deliveries = storm_plan(seed=8)
     sender = Sender(server.url, bodies)
@@ -270,6 +294,7 @@ def test_storm_of_lifecycles_ends_exactly_as_expected(server, session):
     assert outcomes == Counter({200: len(deliveries)}), outcomes
     print(f"storm: {len(deliveries)} deliveries of {len(bodies)} events in {elapsed:.1f} s "
           f"({len(deliveries) / elapsed:.0f}/s) on {'PostgreSQL' if ON_POSTGRES else 'SQLite'}")
+    gift_phase(server, sender, session, people, bodies, seed=8)
     check_final_state(session, people, bodies)
 
 
@@ -297,4 +322,5 @@ def test_worker_killed_mid_storm_loses_nothing_and_counts_nothing_twice(server, 
     print(f"crash: killed worker {victim} after {killed_at} of {len(deliveries)} deliveries; "
           f"{failed} got no 2xx and were redelivered")
     redeliver(sender, results)
+    gift_phase(server, sender, session, people, bodies, seed=9)
     check_final_state(session, people, bodies)
