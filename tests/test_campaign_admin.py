@@ -102,6 +102,11 @@ def test_cli_archive_makes_public_endpoints_gone_and_unarchive_brings_them_back(
     assert progress.mimetype == "application/problem+json" and progress.json["type"].endswith("/gone")
     beacon = client.post("/v1/campaigns/spring/events", json={"type": "impression", "locale": "en"})
     assert beacon.status_code == 410
+    # An archived campaign takes no new sign-ups: checkout refuses it before any call to Stripe.
+    checkout = client.post("/v1/checkout/sessions", json={
+        "campaign": "spring", "plan": "monthly", "success_url": "https://news.example/welcome",
+        "cancel_url": "https://news.example/"})
+    assert checkout.status_code == 410 and checkout.mimetype == "application/problem+json"
     assert runner.invoke(args=["campaign", "list"]).output.count("archived") == 1
     r = runner.invoke(args=["campaign", "unarchive", "--slug", "spring"])
     assert r.exit_code == 0

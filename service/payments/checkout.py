@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from service.campaigns.services import get_campaign
+from service.campaigns.services import get_public_campaign
 from service.campaigns.variants import count as count_arm
 from service.campaigns.variants import counted_arm
 from service.errors import Invalid, UpstreamError
@@ -34,7 +34,7 @@ def start_checkout(session: Session, client: stripe.StripeClient, settings: Paym
     pricing.py for amounts, currencies and gifts), and count a membership's start for the funnel.
     `variant`: the experiment arm the reader saw
     (campaigns/variants.py counted_arm: a running variant or 0 for the control, else not attributed)."""
-    found = get_campaign(session, campaign)
+    found = get_public_campaign(session, campaign)  # an archived campaign takes no new sign-ups (410)
     arm = counted_arm(session, found, variant)
     for name, url in (("success_url", success_url), ("cancel_url", cancel_url)):
         if not allowed_origin(url, settings.allowed_origins):

@@ -41,6 +41,7 @@ def _settings() -> PaymentSettings:
 @blp.arguments(CheckoutRequestSchema)
 @blp.response(201, CheckoutSessionSchema)
 @blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(410, response="GONE")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")
 @blp.alt_response(502, response="BAD_GATEWAY")
