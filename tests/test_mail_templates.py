@@ -42,6 +42,9 @@ EXPECTED = {
     ("notice", "en"): ("Confirm", "Follow <this> link", "https://membership.example/confirm/X"),
     ("notice", "uk"): ("Підтвердіть", "Follow <this> link", "https://membership.example/confirm/X"),
     ("sign_in_unknown", "en"): ("Your sign-in link", "we found no membership", "https://news.example/join?source=sign-in"),
+    ("erasure_confirm", "en"): ("Confirm the erasure of your data", "open this link within 60 minutes",
+                                "/v1/members/erasure/"),
+    ("erasure_confirm", "uk"): ("Підтвердіть видалення ваших даних", "протягом 60 хвилин", "/v1/members/erasure/"),
     ("sign_in_unknown", "uk"): ("Ваше посилання для входу", "ми не знайшли для неї членства",
                                 "https://news.example/join?source=sign-in"),
 }
@@ -89,6 +92,11 @@ def cause(session, clock, app, kind, locale):
 
         mail.send(session, to=m.email, subject="Підтвердіть" if locale == "uk" else "Confirm",
                   body="Follow <this> link: https://membership.example/confirm/X", now=now, locale=locale)
+    elif kind == "erasure_confirm":  # the member asked for the erasure of their data (service/privacy)
+        from service.privacy import erasure
+
+        erasure.request_erasure(session, app.extensions["privacy"], m, now,
+                                app.extensions["paywall"].settings.public_base_url)
     else:  # sign_in_unknown: an address with no membership, in the locale the caller knows
         member_mail.sign_in(session, link_id=100 + len(locale), to=f"nobody.{locale}@example.org", locale=locale,
                             link=None, minutes=15, expires_at=now + timedelta(minutes=15), now=now)

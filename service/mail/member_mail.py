@@ -4,7 +4,8 @@ the paywall's sign-in and gifts make in their own transaction.
 A key names the fact, never the delivery that reported it: `welcome:member:{id}` (the first payment),
 `ended:member:{id}:{ended_at}` (each time a membership ends), `payment_failed:invoice:{id}` (a renewal
 invoice, however often Stripe retries it), `sign_in:link:{id}`, `gift_received:gift:{id}`,
-`gift_purchased:gift:{id}`. No mail goes to a placeholder address (a customer whose email is not known yet).
+`gift_purchased:gift:{id}`, `erasure_confirm:request:{id}`. No mail goes to a placeholder address (a customer
+whose email is not known yet).
 """
 
 from __future__ import annotations
@@ -86,3 +87,13 @@ def gift_purchased(session: Session, *, gift_id: int, to: str, locale: str, mont
                    locale=locale, member_id=member_id,
                    context={"months": months, "recipient_email": recipient_email, "recipient_name": recipient_name,
                             "deliver_on": deliver_on})
+
+
+def erasure_confirm(session: Session, *, request_id: int, to: str, locale: str, link: str, minutes: int,
+                    expires_at: datetime, now: datetime, member_id: int | None = None) -> bool:
+    """A member asked for the erasure of their data: the single-use link that confirms it (service/privacy),
+    once per request. Not sent once the link expired; its body is wiped once sent (the link table keeps a
+    hash). No mail follows the erasure itself: the address is gone by then."""
+    return enqueue(session, key=f"erasure_confirm:request:{request_id}", kind="erasure_confirm", to=to, now=now,
+                   locale=locale, member_id=member_id, context={"link": link, "minutes": minutes},
+                   send_before=expires_at)

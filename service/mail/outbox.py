@@ -25,7 +25,7 @@ from service.mail.models import STATUSES, OutboxMessage
 
 # `notice`: words the caller wrote (context: subject, text), in the mail layout; every other kind has templates.
 KINDS = ("welcome", "payment_failed", "ended", "gift_received", "gift_purchased", "sign_in", "sign_in_unknown",
-         "notice")
+         "erasure_confirm", "notice")
 _SESSION_KEYS = "mail_enqueued"
 
 

@@ -108,6 +108,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
                        "deliver_on": "2025-06-10"},
     "sign_in": {"link": "https://membership.example/v1/auth/magic-links/SAMPLE-TOKEN", "minutes": 15},
     "sign_in_unknown": {},
-    "notice": {"subject": "Confirm the erasure of your data", "text": "Hello,\n\nFollow this link to confirm: "
-               "https://membership.example/confirm/SAMPLE\n"},
+    "erasure_confirm": {"link": "https://membership.example/v1/members/erasure/SAMPLE-TOKEN", "minutes": 60},
+    "notice": {"subject": "A notice from the membership team", "text": "Hello,\n\nWords the caller wrote, "
+               "in the mail layout.\n"},
 }

@@ -42,8 +42,8 @@ from service.mail.settings import FIRST_RETRY, LONGEST_RETRY, MailSettings
 
 log = logging.getLogger(__name__)
 SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
-# Mail that may hold a one-time link (sign-in, gift, a notice's confirmation): wiped once sent or failed.
-SECRET_KINDS = ("sign_in", "gift_received", "notice")
+# Mail that may hold a one-time link (sign-in, gift, erasure confirmation, a notice): wiped once sent or failed.
+SECRET_KINDS = ("sign_in", "gift_received", "erasure_confirm", "notice")
 WIPED = "(removed after sending: it may have held a one-time link)"
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.db import aware
@@ -23,7 +23,7 @@ from service.members.identity import is_placeholder, normalize_email, placeholde
 from service.members.models import Member, Subscription
 from service.members.status import MemberState, derive
 from service.payments import events, facts
-from service.payments.models import MembershipInvoice, StripeCustomer, StripePayment, WebhookEvent
+from service.payments.models import MembershipInvoice, StripeCustomer, StripePayment
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,6 @@ class Context:
     event_id: str  # event id, or reconcile:<run>
     prices: dict[str, str]  # price id -> plan name
     erasure_key: bytes = b""  # HMAC key of email tombstones (members/tombstones.py)
-    forgotten: bool = False  # the event carries an erased person's address (learn_email)
     touched: set[int] = field(default_factory=set)
     vacated: dict[int, int] = field(default_factory=dict)  # member left by a customer -> where it went
     # Members loaded by this application, held strongly: the session's identity map is weak, so an
@@ -99,8 +98,9 @@ def learn_email(ctx: Context, cust: StripeCustomer, email: str | None) -> None:
     if cust.email_at is None or (ctx.at, email) > (cust.email_at, cust.email):
         if cust.email != email and tombstones.erased(ctx.session, ctx.erasure_key, customer_id=cust.customer_id,
                                                      email=email, at=ctx.at):
-            ctx.forgotten = True  # finish() blanks the event's stored body
-            return  # an erased person: their money facts apply, their address does not come back
+            # an erased person: their money facts apply, their address does not come back (and the ledger
+            # stores such an event without its body: ledger.erased_body)
+            return
         if cust.email != email or cust.email_at != ctx.at:
             cust.email, cust.email_at, cust.updated_at = email, ctx.at, ctx.now
 
@@ -316,10 +316,6 @@ def finish(ctx: Context) -> dict[int, dict[str, tuple[Any, Any]]]:
     """Drop members emptied by a merge; re-derive every touched member (in id order: a consistent lock
     order). Returns the changes per member id."""
     s = ctx.session
-    if ctx.forgotten:  # an erased person's address: the ledger keeps the event's id and outcome, not its body
-        s.flush()
-        s.execute(update(WebhookEvent).where(WebhookEvent.stripe_event_id == ctx.event_id).values(payload="")
-                  .execution_options(synchronize_session="fetch"))
     for sub, before in ctx.subs.values():
         after = derive_inputs(sub)
         if after != before:

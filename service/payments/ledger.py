@@ -2,12 +2,18 @@
 
 Each event is applied in the locked transaction of `transactions.py`, its ledger row (`webhook_events`)
 written with the same commit as the facts and the derived members.
+
+An event about a person whose data was erased (service/members/tombstones.py) is stored without its body
+(`ERASED_BODY`: id, type and outcome stay) whatever its type: its facts still apply, but a late refund,
+dispute or renewal must not keep their address (billing details, receipt email) until retention. Which
+events: `erased_body` below, the one place the ledger decides what it stores.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,12 +22,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.db import aware
+from service.members import tombstones
 from service.payments import apply, events, handlers
 from service.payments.models import WebhookEvent
 from service.payments.settings import PaymentSettings
 from service.payments.transactions import MAX_TRIES, in_transaction
 
 log = logging.getLogger(__name__)
+# The stored body of an event that names an erased person (and of one scrubbed by an erasure).
+ERASED_BODY = '{"erased": true}'
+_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 
 @dataclass
@@ -61,9 +72,46 @@ def apply_event(session: Session, event: dict[str, Any], settings: PaymentSettin
     return outcome, apply.finish(ctx)
 
 
-def _ledger_row(event: dict[str, Any], raw: str, now: datetime) -> WebhookEvent:
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def erased_body(session: Session, event: dict[str, Any], erasure_key: bytes) -> bool:
+    """Whether the event names an erased person, so its body must not be stored: any Stripe customer id in
+    it is tombstoned, or any address in it (billing details, receipt email, customer email...) was erased
+    after the event's object was created (tombstones.erased's rule, applied to every address and customer
+    the body carries; an object created after the erasure is a new person's)."""
+    customers, emails = set(), set()
+    for text in _strings(event):
+        if text.startswith("cus_") and len(text) <= 255:
+            customers.add(text)
+        elif "@" in text and erasure_key:
+            emails.update(m.group(0) for m in _EMAIL.finditer(text))
+    keys = tombstones.keys_for(erasure_key, None, customers) + [
+        f"email:{tombstones.email_digest(erasure_key, e)}" for e in sorted(emails)]
+    if not keys:
+        return False
+    obj = events.event_object(event) if isinstance(event.get("data"), dict) else {}
+    times = [t for t in (events.safe_ts(obj.get("created")), events.safe_ts(event.get("created"))) if t]
+    at = min(times) if times else None
+    for key, erased_at in session.execute(select(tombstones.ErasureTombstone.key, tombstones.ErasureTombstone.erased_at)
+                                          .where(tombstones.ErasureTombstone.key.in_(keys))):
+        if key.startswith("customer:") or at is None or at <= aware(erased_at):  # type: ignore[operator]
+            return True
+    return False
+
+
+def _ledger_row(session: Session, event: dict[str, Any], raw: str, now: datetime, erasure_key: bytes) -> WebhookEvent:
     """Never raises for an event with an id (see events.ledger_fields)."""
-    return WebhookEvent(**events.ledger_fields(event, now), payload=raw, status="failed", attempts=0,
+    payload = ERASED_BODY if erased_body(session, event, erasure_key) else raw
+    return WebhookEvent(**events.ledger_fields(event, now), payload=payload, status="failed", attempts=0,
                         last_error="", received_at=now)
 
 
@@ -87,7 +135,7 @@ def record_and_apply(session: Session, event: dict[str, Any], raw: str, settings
     def record(outcome: str) -> None:
         nonlocal row
         if row is None:
-            row = _ledger_row(event, raw, now)
+            row = _ledger_row(session, event, raw, now, settings.erasure_key)
             session.add(row)
         row.status, row.attempts, row.last_error = outcome, (row.attempts or 0) + 1, ""
         row.applied_at = now if outcome == "applied" else row.applied_at
@@ -96,12 +144,13 @@ def record_and_apply(session: Session, event: dict[str, Any], raw: str, settings
     return Applied(event["id"], _kind(event), outcome, members=members)
 
 
-def record_failure(session: Session, event: dict[str, Any], raw: str, error: str, now: datetime) -> None:
+def record_failure(session: Session, event: dict[str, Any], raw: str, error: str, now: datetime,
+                   erasure_key: bytes = b"") -> None:
     """In its own transaction (the failed one was rolled back): the event is `failed`, attempts + 1."""
     def work() -> None:
         row = session.scalar(select(WebhookEvent).where(WebhookEvent.stripe_event_id == event["id"]))
         if row is None:
-            row = _ledger_row(event, raw, now)
+            row = _ledger_row(session, event, raw, now, erasure_key)
             session.add(row)
         if row.status == "applied":
             return  # applied meanwhile by a concurrent delivery
@@ -140,7 +189,7 @@ def ingest(session: Session, event: dict[str, Any], raw: str, settings: PaymentS
         session.rollback()
         error = f"{type(exc).__name__}: {exc}"
         log.warning("stripe event %s (%s) failed: %s", event["id"], _kind(event), type(exc).__name__)
-        record_failure(session, event, raw, error, now)
+        record_failure(session, event, raw, error, now, settings.erasure_key)
         raise HandlerFailed(Applied(event["id"], _kind(event), "failed", error=error)) from exc
     log.info("stripe event %s (%s): %s", event["id"], _kind(event), result.outcome)
     return result
@@ -161,7 +210,11 @@ def replay(session: Session, *, failed: bool, event_ids: Iterable[str], settings
         if raw is None:
             yield Applied(event_id, "", "missing", error="no such event in the ledger")
             continue
-        if not raw:  # blanked by retention or an erasure (service/privacy): ids and outcomes only
+        if raw == ERASED_BODY:  # it names a person whose data was erased: ids and outcomes only
+            yield Applied(event_id, "", "missing", error="the event's body was erased: it names a person whose "
+                          "data was erased (its facts were applied when it arrived)")
+            continue
+        if not raw:  # blanked by retention (service/privacy/retention.py): ids and outcomes only
             yield Applied(event_id, "", "missing", error="the event's payload was purged")
             continue
         event = json.loads(raw)

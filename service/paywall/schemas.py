@@ -93,6 +93,14 @@ class MagicLinkRequestSchema(ma.Schema):
     return_url = fields.String(required=True, validate=validate.Length(min=1, max=2000),
                                metadata={"description": "Where the link leads after sign-in; must be on an "
                                          "origin in SITE_ALLOWED_ORIGINS"})
+    locale = fields.String(load_default=None, allow_none=True,
+                           validate=[validate.Length(max=35),
+                                     validate.Regexp(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$",
+                                                     error="Not a language tag (e.g. uk or uk-UA).")],
+                           metadata={"description": "The reader's language for the mail (the page's, e.g. uk or "
+                                     "uk-UA; en and uk are written, others get English). Used for the link and "
+                                     "for the no-membership note alike; default: the member's language, else "
+                                     "English"})
 
 
 class AcceptedSchema(ma.Schema):

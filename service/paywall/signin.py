@@ -45,8 +45,10 @@ def check_return_url(settings: Settings, url: str) -> str:
     return url
 
 
-def request_magic_link(session: Session, settings: Settings, *, email: str, return_url: str, now: datetime) -> None:
-    """Mail a sign-in link to a member, or a 'no membership here' note to anyone else.
+def request_magic_link(session: Session, settings: Settings, *, email: str, return_url: str, now: datetime,
+                       locale: str | None = None) -> None:
+    """Mail a sign-in link to a member, or a 'no membership here' note to anyone else, in `locale` (the
+    page's language, from the request) when given, else the member's (a stranger: English).
 
     Both paths do the same work (a link row, one lookup, one mail) so that neither the answer nor its
     timing tells whether an address belongs to a member.
@@ -56,7 +58,7 @@ def request_magic_link(session: Session, settings: Settings, *, email: str, retu
     email = normalize_email(email)
     link, token = _new_link(session, settings, email, return_url, now)
     found = session.execute(select(Member.id, Member.locale).where(Member.email == email)).first()
-    _mail(session, settings, link, token if found else None, found, now)
+    _mail(session, settings, link, token if found else None, found, now, locale)
 
 
 def send_sign_in_link(session: Session, settings: Settings, *, email: str, return_url: str, now: datetime) -> None:
@@ -78,11 +80,12 @@ def _new_link(session: Session, settings: Settings, email: str, return_url: str,
     return link, token
 
 
-def _mail(session: Session, settings: Settings, link: MagicLink, token: str | None, member: Any, now: datetime
-          ) -> None:
-    """The link's mail (`token` None: the no-membership note), in the member's locale, in the outbox."""
+def _mail(session: Session, settings: Settings, link: MagicLink, token: str | None, member: Any, now: datetime,
+          locale: str | None = None) -> None:
+    """The link's mail (`token` None: the no-membership note), in `locale` if given, else the member's locale,
+    in the outbox."""
     member_mail.sign_in(
-        session, link_id=link.id, to=link.email, locale=member.locale if member else "",
+        session, link_id=link.id, to=link.email, locale=locale or (member.locale if member else ""),
         link=f"{settings.public_base_url}/v1/auth/magic-links/{token}" if token else None,
         minutes=int(settings.magic_link_ttl.total_seconds() // 60), expires_at=link.expires_at, now=now,
         member_id=member.id if member else None)

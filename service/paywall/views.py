@@ -103,7 +103,7 @@ def _over_quota(exc: QuotaExceeded) -> Response:
 def request_magic_link(body: dict[str, Any]) -> dict[str, str]:
     """Mail a one-time sign-in link (15 minutes). The answer is the same for members and others."""
     signin.request_magic_link(db.session, _ctx().settings, email=body["email"], return_url=body["return_url"],
-                              now=clock.now())
+                              now=clock.now(), locale=body["locale"])
     db.session.commit()
     send_after_commit()  # the link's mail, written with it (service/mail)
     return {"status": "accepted",

@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.errors import DomainError, NotFound, UpstreamError
+from service.mail import member_mail
 from service.members import records, tombstones
 from service.members.identity import normalize_email
 from service.members.models import Member
@@ -55,24 +56,21 @@ def member_by_email(session: Session, email: str) -> Member:
     return member
 
 
-def request_erasure(session: Session, settings: PrivacySettings, member: Member, now: datetime) -> str:
-    """A new confirmation token for the member (earlier unused ones keep working until they expire)."""
+def request_erasure(session: Session, settings: PrivacySettings, member: Member, now: datetime,
+                    public_base_url: str) -> str:
+    """A new confirmation token for the member (earlier unused ones keep working until they expire), and its
+    mail in the member's locale (`erasure_confirm`, one per request, sent after the caller commits). No mail
+    is sent once the erasure is done: the address is erased by then (the confirmation page says it)."""
     token = secrets.token_urlsafe(32)
-    session.add(ErasureRequest(token_hash=_hash(token), member_id=member.id, created_at=now,
-                               expires_at=now + settings.erasure_link_ttl, used_at=None))
+    request = ErasureRequest(token_hash=_hash(token), member_id=member.id, created_at=now,
+                             expires_at=now + settings.erasure_link_ttl, used_at=None)
+    session.add(request)
     session.flush()
+    member_mail.erasure_confirm(session, request_id=request.id, to=member.email, locale=member.locale,
+                                link=f"{public_base_url}/v1/members/erasure/{token}",
+                                minutes=int(settings.erasure_link_ttl.total_seconds() // 60),
+                                expires_at=request.expires_at, now=now, member_id=member.id)
     return token
-
-
-def confirmation_mail(public_base_url: str, token: str, settings: PrivacySettings) -> tuple[str, str]:
-    minutes = int(settings.erasure_link_ttl.total_seconds() // 60)
-    link = f"{public_base_url}/v1/members/erasure/{token}"
-    return "Confirm the erasure of your data", (
-        "Hello,\n\nYou asked us to erase your personal data: your address, your sign-in and mail history and the "
-        "data tying you to your reading. It cannot be undone, and you will not be able to sign in again with "
-        f"this address.\n\nTo confirm, open this link within {minutes} minutes and press the button:\n\n{link}\n\n"
-        "Erasing your data does not cancel a running membership by itself: cancel it first in your account "
-        "(billing) if you want to stop paying.\n\nIf you did not ask for this, ignore this message.\n")
 
 
 def use_link(session: Session, token: str, now: datetime) -> Member:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from service.payments.ledger import ERASED_BODY
 from service.privacy import footprint
 from service.privacy.scrub import blank
 from service.privacy.settings import Retention
@@ -46,7 +47,8 @@ def steps(retention: Retention) -> list[Step]:
         Step("sign-in links", "magic_links", "delete", lambda t, c: t.c.created_at < c, retention.signin_links),
         Step("mail bodies", "mail_outbox", "blank", _old_mail, retention.mail_bodies, mail_columns),
         Step("Stripe event bodies", "webhook_events", "blank",
-             lambda t, c: (t.c.received_at < c) & t.c.status.in_(("applied", "ignored")) & (t.c.payload != ""),
+             lambda t, c: (t.c.received_at < c) & t.c.status.in_(("applied", "ignored"))
+             & t.c.payload.not_in(("", ERASED_BODY)),
              retention.webhook_payloads, ("payload",)),
         Step("widget counters", "widget_daily", "delete",
              lambda t, c: t.c.day < c.date(), retention.widget_counters),

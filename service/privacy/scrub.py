@@ -1,12 +1,12 @@
 """Removing a member's personal data from every table that names them (no Flask); the member row itself
 is erased by service/members/records.py (`erase`), the tombstones by service/members/tombstones.py.
 
-Per table: sign-in links, meter reads and erasure requests are deleted; mail keeps its row (its key
-stops a fact's mail being sent twice) with address, subject, bodies and context blanked; Stripe event
-bodies are blanked (id, type and outcome stay); Stripe customers lose their address; gifts lose the
-side the member was on (as buyer: their address; as recipient: address, name and message);
-contributions lose the address and their contributor key becomes `erased:<HMAC>` (distinct people stay
-distinct, so counts of contributors do not move). Any other table found by its column names
+Per table: sign-in links, meter reads and erasure requests are deleted; mail keeps its row (its key stops a
+fact's mail being sent twice) with address, subject, bodies and context blanked; Stripe event bodies become
+the ledger's ERASED_BODY (id, type and outcome stay; replay says the body was erased); Stripe customers lose
+their address; gifts lose the side the member was on (as buyer: their address; as recipient: address, name and
+message); contributions lose the address and their contributor key becomes `erased:<HMAC>` (distinct people
+stay distinct, so counts of contributors do not move). Any other table found by its column names
 (service/privacy/footprint.py) has those columns blanked where they name the member. Staff accounts
 (`staff_*`) are not member data: staff disable them with `flask staff account`.
 """
@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Table, delete, or_, update
 from sqlalchemy.orm import Session
 
 from service.members import tombstones
+from service.payments.ledger import ERASED_BODY
 from service.privacy import footprint
 from service.privacy.footprint import Footprint
 
@@ -58,7 +59,10 @@ def _default(session: Session, t: Table, cond: ColumnElement[bool], fp: Footprin
     if t.name in DELETED:
         return _run(session, delete(t).where(cond))
     if t.name in BLANKED:
-        return _run(session, update(t).where(cond).values(**blank(t, BLANKED[t.name])))
+        values = blank(t, BLANKED[t.name])
+        if t.name == footprint.LEDGER:  # an erased body (replay says so), not a purged one
+            values["payload"] = ERASED_BODY
+        return _run(session, update(t).where(cond).values(**values))
     n = 0
     for c, kind in footprint.personal_columns(t):
         if kind in ("emails", "readers") and fp.values(kind):

@@ -9,8 +9,9 @@ from flask import Response, current_app, render_template, request
 from service import clock
 from service.api import Blueprint
 from service.extensions import db
+from service.mail import send_after_commit
 from service.members.models import Member
-from service.paywall import mail, member_access
+from service.paywall import member_access
 from service.privacy import erasure
 from service.privacy.export import export
 from service.privacy.schemas import ErasureAnswerSchema, ExportSchema
@@ -19,6 +20,8 @@ blp = Blueprint("privacy", __name__, url_prefix="/v1", description="A member's d
                 template_folder="templates")
 BEARER = [{"memberToken": []}]
 NO_STORE = {"Cache-Control": "no-store"}
+# The erasure itself is confirmed on the page (and in the answer), never by mail: the address is erased.
+NO_MAIL_AFTER = "No confirmation mail follows: we no longer hold your address."
 
 
 def _member() -> Member:
@@ -41,22 +44,15 @@ def export_me() -> tuple[dict[str, Any], int, dict[str, str]]:
 @blp.route("/members/me/erase", methods=["POST"])
 @blp.response(202, ErasureAnswerSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 @blp.doc(security=BEARER)
 def erase_me() -> tuple[dict[str, str], int, dict[str, str]]:
-    """Ask for the erasure of the signed-in member's data: a confirmation link goes to their address."""
+    """Ask for the erasure of the signed-in member's data: a confirmation link goes to their address (in their
+    language), through the mail outbox."""
     member, now = _member(), clock.now()
-    settings, paywall = current_app.extensions["privacy"], current_app.extensions["paywall"].settings
-    token = erasure.request_erasure(db.session, settings, member, now)
-    subject, body = erasure.confirmation_mail(paywall.public_base_url, token, settings)
-    try:
-        mail.send(db.session, smtp_url=paywall.smtp_url, sender=paywall.mail_from, to=member.email,
-                  subject=subject, body=body, now=now, timeout=paywall.smtp_timeout)
-    except mail.MailError as exc:
-        from service.errors import Unavailable
-
-        raise Unavailable("The confirmation mail could not be sent; try again in a few minutes.") from exc
+    erasure.request_erasure(db.session, current_app.extensions["privacy"], member, now,
+                            current_app.extensions["paywall"].settings.public_base_url)
     db.session.commit()
+    send_after_commit()
     return ({"status": "accepted", "detail": "To erase your data, follow the link we sent to your address."},
             202, NO_STORE)
 
@@ -91,5 +87,6 @@ def confirm_erasure(token: str) -> Any:
                           actor=f"member:{member.id}", how="confirmed by the member's link")
     db.session.commit()
     if request.mimetype == "application/x-www-form-urlencoded":  # the button of the link's page
-        return _page("Your data is erased", "We have erased your personal data. Thank you for your support.", 200)
-    return {"status": "erased", "detail": "The member's personal data is erased."}, 200, NO_STORE
+        return _page("Your data is erased", f"We have erased your personal data. {NO_MAIL_AFTER} "
+                     "Thank you for your support.", 200)
+    return {"status": "erased", "detail": f"The member's personal data is erased. {NO_MAIL_AFTER}"}, 200, NO_STORE
