@@ -120,6 +120,7 @@ class Banner:
     valuetext: str
     label: str = ""  # accessible name of the bar and title of the iframe page, in the copy's language
     numberless: bool = False  # the appeal without a number: the count is stale for too long, or unknown
+    variants: tuple[dict[str, Any], ...] = ()  # a running experiment's arms, for the iframe page (frame_variants)
 
 
 def stale_too_long(progress: dict[str, Any], now: datetime, limit_seconds: float) -> bool:
@@ -153,4 +154,14 @@ def banner(progress: dict[str, Any], now: datetime | None = None, stale_limit: f
         cta_label=b["cta_label"], cta_url=safe_url(b["cta_url"]), locale=b["locale"], dir=b["dir"],
         valuetext=valuetext(progress["count"], progress["goal"], b["locale"], b["headline"]),
         label=label(progress["title"], b["locale"]),
+        variants=frame_variants(progress),
     )
+
+
+def frame_variants(progress: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """`banner.variants` as the iframe page embeds them: links only http(s); while a milestone is celebrated its
+    headline stays (`headline: null`), as in widget.js."""
+    celebrating = bool((progress.get("milestones") or {}).get("celebrating"))
+    return tuple({"id": v["id"], "weight": v["weight"], "headline": None if celebrating else v["headline"],
+                  "body": v["body"], "cta_label": v["cta_label"], "cta_url": safe_url(v.get("cta_url"))}
+                 for v in progress["banner"].get("variants") or ())

@@ -12,7 +12,6 @@
   "use strict";
   var NS = "membershipWidget", ATTR = "data-membership-campaign", TIMEOUT = 4000;
   var CSS = "__MW_CSS__", VT = "__MW_VALUETEXT__", LB = "__MW_LABELS__", AP = "__MW_APPEAL__", STALE = "__MW_STALE__";
-  var VKEY = "membership-widget:visitor", visitor = null;
   if (w.MembershipWidget && w.MembershipWidget.scan) { try { w.MembershipWidget.scan(); } catch (e) { /* never throw */ } return; }
   var me = d.currentScript, base = "", origin = "", warned = false, seen = null, sheet = null;
   try {
@@ -36,6 +35,9 @@
     } catch (e) { return null; }
   }
 
+  // <shared> with the iframe page's script (assets.py frame_script): one copy of the visitor id and the pick
+  var VKEY = "membership-widget:visitor", visitor = null;
+
   function vid() { // a random first-party id, made once; this page's own when storage is blocked
     if (!visitor) {
       try { visitor = w.localStorage.getItem(VKEY); } catch (e) { /* blocked */ }
@@ -54,6 +56,7 @@
     for (i = 0; i < vs.length; i++) if (h % 100 < (acc += +vs[i].weight || 0)) return vs[i];
     return null;
   }
+  // </shared>
 
   function limit(host) { // seconds a count may be stale before it is not shown
     var v = parseFloat(host.getAttribute("data-stale-limit"));
