@@ -7,4 +7,6 @@ def init_app(app) -> None:  # noqa: ANN001
 
     app.extensions["join_plans"] = plans.PlanCatalogue(ttl=float(app.config["JOIN_PLANS_CACHE_SECONDS"]),
                                                        time=app.extensions["clock"].monotonic)
+    app.extensions["join_prices"] = plans.PlanCatalogue(ttl=float(app.config["JOIN_PLANS_CACHE_SECONDS"]),
+                                                        time=app.extensions["clock"].monotonic)  # gifts, currencies
     app.register_blueprint(views.bp)

@@ -13,6 +13,7 @@ from service import clock
 from service.errors import DomainError
 from service.extensions import db
 from service.join import page as pages
+from service.join import support as supports
 from service.join import welcome as welcomes
 from service.mail import send_after_commit
 from service.payments import checkout
@@ -56,15 +57,34 @@ def _page(args: Any) -> pages.JoinPage:
     slug = found[0] if found else None
     lang = _language(args, found[1] if found else None)
     choices = pages.plan_choices(ext["join_plans"].get(ext["stripe"], ext["payments_settings"].plans), lang)
-    return pages.JoinPage(lang=lang, campaign=slug, progress=pages.progress(session, ext["progress_cache"], slug,
-                                                                            lang, now),
-                          plans=choices, selected=pages.selected_plan(choices, args.get("plan")),
-                          return_url=_return_url(args.get("return_url")), article=(args.get("article") or "")[:180])
+    p = pages.JoinPage(lang=lang, campaign=slug, progress=pages.progress(session, ext["progress_cache"], slug,
+                                                                         lang, now),
+                       plans=choices, selected=pages.selected_plan(choices, args.get("plan")),
+                       return_url=_return_url(args.get("return_url")), article=(args.get("article") or "")[:180])
+    _add_support(p, args)
+    return p
+
+
+def _add_support(p: pages.JoinPage, args: Any) -> None:
+    """The ways to support (service/join/support.py): kind, currency, amounts, gift; plans priced in the currency."""
+    ext = current_app.extensions
+    settings = ext["payments_settings"]
+    prices = {pl.name: pl for pl in ext["join_prices"].get(ext["stripe"], supports.extra_prices(settings))}
+    s = supports.build(settings, args, plan=p.selected, lang=p.lang, prices=prices, today=clock.now().date(),
+                       locale=args.get("locale"))
+    if s.kind == "membership" and s.currency:
+        p.plans = supports.plans_in(p.plans, settings, prices, s.currency, p.lang)
+    p.extra["support"] = s
 
 
 def _render(p: pages.JoinPage, status: int = 200) -> Response:
     links = pages.return_links(current_app.config["PUBLIC_BASE_URL"].rstrip("/"), p)
+    s: supports.Support = p.extra["support"]
+    base = pages.page_query(p.campaign, p.lang, p.return_url, p.article)
     return _html(render_template("join/join.html", p=p, links=links,
+                                 say=lambda key, **v: supports.say(p.lang, key, **v),
+                                 sentences=supports.error_sentences(s, p.lang),
+                                 kind_query=lambda kind: supports.kind_query(base, kind, s.currency),
                                  languages=[(lang, pages.page_query(p.campaign, lang, p.return_url, p.article,
                                                                     p.selected)) for lang in pages.texts.LANGUAGES]),
                  status)
@@ -80,18 +100,22 @@ def join_page() -> Response:
 def start_checkout() -> Response:
     """Without JavaScript: the join form starts Checkout here and is sent on to Stripe (303)."""
     p = _page(request.form)
-    if not p.campaign or not p.selected:
+    s: supports.Support = p.extra["support"]
+    if not p.campaign or (s.kind == "membership" and not p.selected):
         return _render(p, 409)
     links = pages.return_links(current_app.config["PUBLIC_BASE_URL"].rstrip("/"), p)
     try:
+        args = supports.checkout_args(s, request.form, p.selected, campaign=p.campaign, locale=p.lang,
+                                      article_id=p.article or None, links=links)
         created = checkout.start_checkout(
             db.session, current_app.extensions["stripe"], current_app.extensions["payments_settings"],
-            campaign=p.campaign, plan=request.form.get("plan") or p.selected, locale=p.lang, now=clock.now(),
-            article_id=p.article or None, referrer=request.referrer, **links)
+            now=clock.now(), referrer=request.referrer, **args)
     except DomainError as exc:
         db.session.rollback()
-        return _render(dataclasses.replace(p, error=p.t("checkout_failed", detail=exc.detail or exc.title)),
-                       exc.status)
+        s.errors.update(supports.field_errors(s, p.lang, exc.extra.get("errors"), exc.extra))
+        error = supports.say(p.lang, "fix_below") if s.errors else p.t("checkout_failed",
+                                                                        detail=exc.detail or exc.title)
+        return _render(dataclasses.replace(p, error=error), exc.status)
     db.session.commit()
     return redirect(created["url"], code=303)
 
