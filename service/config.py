@@ -133,7 +133,9 @@ SETTINGS: dict[str, Setting] = {
         "JWKS"),
     "ENTITLEMENT_TTL_SECONDS": Setting(600, int, "Seconds an entitlement JWT is valid"),
     "MAGIC_LINK_TTL_MINUTES": Setting(15.0, float, "Minutes a sign-in link stays usable"),
-    "MAGIC_LINK_RATE_PER_EMAIL": Setting("5/hour", str, "Sign-in links per e-mail address (Flask-Limiter syntax)"),
+    "MAGIC_LINK_RATE_PER_EMAIL": Setting(
+        "5/hour", str, "Sign-in links per e-mail address, counted in the database across workers and hosts "
+        "(limits syntax, `;` between several; windows up to a day; empty: no quota)"),
     "MAGIC_LINK_RATE_PER_IP": Setting(
         "20/hour", str,
         "Sign-in link requests per client address (Flask-Limiter syntax)"),
@@ -158,8 +160,8 @@ SETTINGS: dict[str, Setting] = {
         "SITE_ALLOWED_ORIGINS origin + `/account` (https in production)"),
     "PAYWALL_CAMPAIGN": Setting(
         "", str,
-        "Slug of the campaign whose copy the paywall prompt shows; empty: the running campaign that started "
-        "last"),
+        "Slug of the campaign whose copy the paywall prompt shows unless an admin chose one on the dashboard "
+        "(`/staff/paywall`, per section or for the site); empty: the only running campaign, if exactly one runs"),
     "PAYWALL_JOIN_URL": Setting(
         "", str,
         "Where the paywall prompt leads when the campaign has no call-to-action URL; empty: PUBLIC_BASE_URL +"

@@ -126,6 +126,20 @@ def apply_state(session: Session, member: Member, state: MemberState, *, at: dat
     return changes
 
 
+def apply_gift_state(member: Member, state: GiftState, now: datetime) -> dict[str, tuple[Any, Any]]:
+    """Bring a member's gift facts in line with their redeemed gifts (status.derive_gifts): a redemption,
+    a refund of a redeemed gift, or the gift period passing. Returns the changed fields."""
+    changes: dict[str, tuple[Any, Any]] = {}
+    for name, value in (("gift_redeemed_at", state.redeemed_at), ("gift_until", state.until),
+                        ("gift_ended_at", state.ended_at)):
+        if getattr(member, name) != value:
+            changes[name] = (getattr(member, name), value)
+            setattr(member, name, value)
+    if changes:
+        member.updated_at = now
+    return changes
+
+
 def erase(session: Session, member: Member, now: datetime) -> str:
     """The person's personal data leaves the member row (erasure, service/privacy): the address becomes a
     reserved placeholder, the reader ids of its subscriptions are blanked, checkout trust is dropped (no
@@ -140,20 +154,6 @@ def erase(session: Session, member: Member, now: datetime) -> str:
                     .values(reader_id="", updated_at=now))
     session.flush()
     return erased
-
-
-def apply_gift_state(member: Member, state: GiftState, now: datetime) -> dict[str, tuple[Any, Any]]:
-    """Bring a member's gift facts in line with their redeemed gifts (status.derive_gifts): a redemption,
-    a refund of a redeemed gift, or the gift period passing. Returns the changed fields."""
-    changes: dict[str, tuple[Any, Any]] = {}
-    for name, value in (("gift_redeemed_at", state.redeemed_at), ("gift_until", state.until),
-                        ("gift_ended_at", state.ended_at)):
-        if getattr(member, name) != value:
-            changes[name] = (getattr(member, name), value)
-            setattr(member, name, value)
-    if changes:
-        member.updated_at = now
-    return changes
 
 
 def merge(session: Session, member: Member, into_id: int) -> bool:

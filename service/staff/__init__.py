@@ -22,8 +22,9 @@ def init_app(app) -> None:  # noqa: ANN001
         campaign_pages,  # noqa: F401 - campaign settings and the paywall's campaign
         experiment_pages,  # noqa: F401 - the variants section and experiment table
         experiments_api,
+        milestone_pages,  # noqa: F401 - the dashboard's milestones section
+        milestones_api,
     )
-
 
     app.register_blueprint(views.bp)
     api.spec.components.security_scheme(
@@ -35,6 +36,7 @@ def init_app(app) -> None:  # noqa: ANN001
     api.register_blueprint(staff_api.exports)
     api.register_blueprint(staff_api.stats_api)
     api.register_blueprint(experiments_api.blp)
+    api.register_blueprint(milestones_api.blp)
     from service.staff import campaigns_api
 
     api.register_blueprint(campaigns_api.blp)
