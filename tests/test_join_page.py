@@ -176,3 +176,13 @@ def test_default_call_to_action_links_lead_to_a_page_that_exists(app, client, se
     body = session.scalar(sa.select(OutboxMessage.body).where(OutboxMessage.to_addr == "stranger@example.org"))
     link = urlsplit(re.search(r"(http\S+/join\S*)", body).group(1))
     assert link.path == "/join" and page(client, f"{link.path}?{link.query}")
+
+
+def test_the_join_page_never_attributes_to_an_archived_campaign(client, session, campaign, clock, fake_stripe):
+    serve_prices(fake_stripe)
+    other = factories.campaign(session, clock.now() - timedelta(days=1), slug="spring", title="Spring drive")
+    other.archived_at = clock.now()
+    session.commit()
+    html = page(client, "/join?campaign=spring")  # a link still names the archived campaign
+    assert "Spring drive" not in html and "Members 2025" in html
+    assert 'name="campaign" value="members-25k"' in html

@@ -16,6 +16,7 @@ from service.campaigns.models import Campaign
 from service.errors import NotFound
 from service.join import texts
 from service.join.plans import Plan
+from service.paywall import campaign_choice
 
 
 @dataclass(frozen=True)
@@ -60,17 +61,17 @@ def choose_language(requested: str | None, accepted: str | None, campaign_defaul
 
 def find_campaign(session: Session, requested: str | None, configured: str, now: datetime
                   ) -> tuple[str, str] | None:
-    """(slug, default locale) of the campaign a sign-up is attributed to: the requested one if it exists, else
-    the paywall's configured one, else the running campaign that started last, else the one that started last."""
-    columns = select(Campaign.slug, Campaign.default_locale)
-    for slug in (requested, configured):
+    """(slug, default locale) of the campaign a sign-up is attributed to, never an archived one: the requested
+    one if it exists, else the paywall's campaign for the site (campaign_choice: chosen on the dashboard, else
+    PAYWALL_CAMPAIGN, else the only running one), else the running campaign that started last."""
+    columns = select(Campaign.slug, Campaign.default_locale).where(Campaign.archived_at.is_(None))
+    for slug in (requested, campaign_choice.load(session, configured, now).default):
         if slug:
             row = session.execute(columns.where(Campaign.slug == slug[:64])).first()
             if row is not None:
                 return row[0], row[1]
-    latest = columns.order_by(Campaign.starts_at.desc(), Campaign.id.desc()).limit(1)
-    row = session.execute(latest.where(Campaign.starts_at <= now, Campaign.ends_at > now)).first() \
-        or session.execute(latest).first()
+    row = session.execute(columns.where(Campaign.starts_at <= now, Campaign.ends_at > now)
+                          .order_by(Campaign.starts_at.desc(), Campaign.id.desc()).limit(1)).first()
     return (row[0], row[1]) if row is not None else None
 
 
