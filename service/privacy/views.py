@@ -64,8 +64,10 @@ def _page(title: str, text: str, status: int, confirm: bool = False) -> Response
 
 
 @blp.route("/members/erasure/<token>", methods=["GET"])
-@blp.alt_response(200, description="A page asking to confirm (nothing is erased by opening the link)")
-@blp.alt_response(410, description="The link is used, expired or unknown")
+@blp.response(200, {"type": "string"}, content_type="text/html",
+              description="A page asking to confirm (nothing is erased by opening the link)")
+@blp.alt_response(410, schema={"type": "string"}, content_type="text/html",
+                  description="A page saying the link is used, expired or unknown")
 def erasure_page(token: str) -> Response:
     """The mailed link's page: a button confirms (mail scanners that open links erase nothing)."""
     if not erasure.link_valid(db.session, token, clock.now()):
