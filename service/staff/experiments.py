@@ -103,9 +103,10 @@ def _rate(value: float | None) -> float | None:
 def report(session: Session, campaign: Campaign) -> dict[str, Any]:
     """GET /v1/staff/campaigns/{slug}/experiment: every arm (the control first, then each variant ever run,
     in id order) with its figures and 95% intervals, and the verdict over them."""
-    events = event_totals(session, campaign)
-    joined = signups(session, campaign)
     rows = variants.list_for(session, campaign)
+    # No variant ever: nothing to attribute, and the dashboard's cost stays that of its roll-ups.
+    events = event_totals(session, campaign) if rows else {}
+    joined = signups(session, campaign) if rows else Counter()
     arms_meta: list[dict[str, Any]] = [{"id": CONTROL, "name": "control", "weight": 100 - _running_weight(rows),
                                         "status": "running" if any(r.status == "running" for r in rows) else
                                         "stopped", "locale": None, "stage": None}]
