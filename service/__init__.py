@@ -20,7 +20,8 @@ from service.db import configure_engine
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
 # Each feature package exposes init_app(app): its blueprints, CLI commands and hooks.
-FEATURES = ("campaigns", "members", "mail", "payments", "paywall", "widget", "join", "staff", "gifts", "privacy", "home", "ops")
+FEATURES = ("campaigns", "members", "mail", "payments", "paywall", "widget", "join", "staff", "gifts", "privacy",
+            "home", "ops")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -168,7 +168,8 @@ def test_hours_left_and_time_left_count_down_in_the_campaigns_time_zone(client, 
 
 def test_time_left_renders_in_every_plural_form():
     p = pace.compute(count=1, goal=10, starts_at=datetime(2025, 1, 1, tzinfo=UTC),
-                     ends_at=datetime(2025, 1, 10, tzinfo=UTC), timezone="UTC", now=datetime(2025, 1, 9, 19, tzinfo=UTC))
+                     ends_at=datetime(2025, 1, 10, tzinfo=UTC), timezone="UTC",
+                     now=datetime(2025, 1, 9, 19, tzinfo=UTC))
     assert p.hours_left == 5
     assert wording.render("{time_left}", wording.Values.from_pace(p), "uk") == "5 годин"
     assert wording.render("{time_left}", wording.Values.from_pace(p), "ar").endswith("ساعات")
@@ -241,5 +242,6 @@ def test_cli_adds_lists_and_removes_milestones(runner, session, clock, drive):
     r = runner.invoke(args=["campaign", "stretch-goal", "--slug", "drive", "--goal", "9"])
     assert r.exit_code == 1 and "once the goal is reached" in r.output
     (row,) = milestones.list_milestones(session, drive)
-    assert runner.invoke(args=["campaign", "milestone", "remove", "--slug", "drive", "--id", str(row.id)]).exit_code == 0
+    removed = runner.invoke(args=["campaign", "milestone", "remove", "--slug", "drive", "--id", str(row.id)])
+    assert removed.exit_code == 0
     assert milestones.list_milestones(session, drive) == []
