@@ -278,6 +278,19 @@ def test_staff_page_lists_gifts_and_refunds_through_stripe(client, session, camp
     assert client.post("/staff/gifts/1/refund", data={}).status_code == 400  # no CSRF token
 
 
+def test_the_campaign_dashboard_shows_gifts_beside_members_and_contributions(client, session, campaign, clock):
+    from tests.staff_support import signed_in
+
+    buy(client, 1)
+    buy(client, 2, to="other@example.org")
+    assert client.post(f"/v1/gifts/{codes(session)[0]}/redeem", json={}).status_code == 200
+    signed_in(client, session, clock, "viewer")
+    html = client.get("/staff/campaigns/members-25k").get_data(as_text=True)
+    assert 'data-testid="gifts">2 sold<' in html
+    assert "1 redeemed (counted as members)" in html and "1 waiting" in html and "0 refunded" in html
+    assert 'data-testid="contributors">0<' in html and "Members counted" in html
+
+
 # --- the end of a gift ----------------------------------------------------------------------------------------
 
 def test_when_the_gift_ends_the_member_lapses_with_the_gift_ended_prompt(client, session, campaign, runner, clock):

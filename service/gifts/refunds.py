@@ -46,12 +46,16 @@ def refund(session: Session, client: stripe.StripeClient, gift: Gift, now: datet
     return gift
 
 
-def summary(session: Session) -> dict[str, int]:
-    """Gifts sold, redeemed, waiting (paid, not redeemed nor refunded) and refunded."""
-    rows = dict(session.execute(select(
+def summary(session: Session, campaign: str | None = None) -> dict[str, int]:
+    """Gifts sold, redeemed, waiting (paid, not redeemed nor refunded) and refunded; bought in `campaign` when
+    one is named."""
+    query = select(
         func.count(Gift.id), func.count(Gift.redeemed_at), func.count(Gift.refunded_at),
         func.count(Gift.id).filter(Gift.redeemed_at.is_(None), Gift.refunded_at.is_(None)),
-    )).one()._asdict().items())
+    )
+    if campaign is not None:
+        query = query.where(Gift.campaign == campaign)
+    rows = dict(session.execute(query).one()._asdict().items())
     sold, redeemed, refunded, pending = rows.values()
     return {"sold": int(sold), "redeemed": int(redeemed), "pending": int(pending), "refunded": int(refunded)}
 

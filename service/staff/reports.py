@@ -157,13 +157,16 @@ def dashboard(session: Session, campaign: Campaign, now: datetime, cache: Any = 
 
 def money_figures(session: Session, campaign: Campaign) -> dict[str, Any]:
     """Over the campaign's window: membership revenue and one-time contributions per currency (never summed
-    across currencies) and the contributors counted beside the member count (payments/revenue.py)."""
+    across currencies), the contributors counted beside the member count (payments/revenue.py), and the gift
+    memberships bought in the campaign (sold, redeemed, waiting, refunded)."""
+    from service.gifts import refunds
     from service.payments import revenue
 
     starts, ends = campaign.starts_at, campaign.ends_at
     return {"revenue": revenue.memberships(session, starts, ends),
             "contributions": {"count": campaign.contributors_counted or 0,
-                              "by_currency": revenue.contributions(session, starts, ends)}}
+                              "by_currency": revenue.contributions(session, starts, ends)},
+            "gifts": refunds.summary(session, campaign.slug)}
 
 
 def signup_rows(session: Session, campaign: Campaign) -> list[tuple[date, str, str, str, int, int]]:
