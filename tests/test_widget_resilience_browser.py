@@ -161,7 +161,8 @@ def test_a_visitor_sees_the_same_variant_on_every_page_and_its_beacons_say_which
 
 
 def test_every_arm_is_reached_and_a_blocked_localstorage_still_works(browser, service, host):
-    """Fresh visitors land on each arm; with storage blocked the widget still renders one arm per page."""
+    """Fresh visitors land on each arm; with storage blocked the reader is left out of the experiment (a page's
+    own id would re-draw the arm on every page and blur every arm's figures): the control, no arm named."""
     url = host.page("/arms", snippet(service) + snippet(service) + script(service))
     seen = set()
     for _ in range(12):
@@ -184,6 +185,8 @@ def test_every_arm_is_reached_and_a_blocked_localstorage_still_works(browser, se
     p.goto(url)
     bars = rendered(p)
     assert bars[0]["headline"] == bars[1]["headline"] and not watch.errors
+    assert bars[0]["headline"] not in {v["headline"] for v in VARIANTS}  # the control
+    assert "variant=" not in (bars[0]["href"] or "")
     ctx.close()
 
 

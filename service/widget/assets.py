@@ -55,7 +55,7 @@ FRAME_SOURCE = r"""
       var box = d.querySelector(".mw"), j = d.getElementById("mw-variants"), id = vid(), vs, v, a, u;
       if (!box || !j) return;
       // No storage (third-party storage blocked): no lasting id, so not in the experiment: the control, no arm.
-      try { if (w.localStorage.getItem(VKEY) !== id) return; } catch (e) { return; }
+      if (!lasting(id)) return;
       vs = JSON.parse(j.textContent);
       if (!vs.length) return;
       v = pick(slug, vs, id);

@@ -38,7 +38,7 @@
   // <shared> with the iframe page's script (assets.py frame_script): one copy of the visitor id and the pick
   var VKEY = "membership-widget:visitor", visitor = null;
 
-  function vid() { // a random first-party id, made once; this page's own when storage is blocked
+  function vid() { // a random first-party id, made once (this page's own when storage is blocked: see lasting)
     if (!visitor) {
       try { visitor = w.localStorage.getItem(VKEY); } catch (e) { /* blocked */ }
       if (!visitor) {
@@ -47,6 +47,10 @@
       }
     }
     return visitor;
+  }
+
+  function lasting(id) { // the id is kept (not this page's own): without storage a reader is not in an experiment
+    try { return w.localStorage.getItem(VKEY) === id; } catch (e) { return false; }
   }
 
   function pick(slug, vs, id) { // the variant shown to visitor id, or null for the control
@@ -125,8 +129,9 @@
 
   function render(host, data) {
     var b = data.banner, loc = b.locale, goal = data.goal, count = data.count, vs = b.variants;
-    var box = el("div", "mw"), v = vs && vs.length ? pick(data.campaign, vs, vid()) : null, c = v || b;
-    var arm = host[NS].arm = vs && vs.length ? (v ? v.id : 0) : null;
+    var id = vs && vs.length ? vid() : null, inside = id !== null && lasting(id);
+    var box = el("div", "mw"), v = inside ? pick(data.campaign, vs, id) : null, c = v || b;
+    var arm = host[NS].arm = inside ? (v ? v.id : 0) : null;
     box.setAttribute("dir", b.dir === "rtl" ? "rtl" : "ltr");
     box.setAttribute("lang", loc);
     el("p", "mw-h", box, data.milestones && data.milestones.celebrating ? b.headline : c.headline);
