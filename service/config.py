@@ -1,12 +1,10 @@
 """Settings, read from the environment once, when the app is created.
 
-Every setting has a development default so that `make run` works with no set-up. At start
-(`create_app`, and gunicorn's master before any worker) `check` refuses a configuration that cannot
-run: SERVICE_ENV other than development, test or production; a URL setting that is not an absolute
-http(s) URL (https in production, `service/urls.py`); and with `SERVICE_ENV=production` a secret
-missing or left at its development default. Every problem is named in one ConfigError, which the
-`flask` CLI prints without a traceback (exit status 2). docs/configuration.md is generated from
-SETTINGS (`python -m service.config_docs`).
+Every setting has a development default, so `make run` needs no set-up. At start (`create_app`, and
+gunicorn's master before any worker) `check` refuses what cannot run: an unknown SERVICE_ENV, a URL setting
+that is not http(s) (https in production, `service/urls.py`), in production a secret missing or left at its
+development default; every problem in one ConfigError, printed without a traceback (exit status 2).
+docs/configuration.md is generated from SETTINGS (`python -m service.config_docs`).
 """
 
 from __future__ import annotations
