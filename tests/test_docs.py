@@ -127,3 +127,13 @@ def test_benchmark_journal_lives_in_results_md_only() -> None:
     text = README.read_text()
     assert "bench/RESULTS.md" in text
     assert not re.search(r"load average|req(uests)?/s\b", text), "benchmark figures belong in bench/RESULTS.md"
+
+
+def test_every_operation_of_the_contract_is_in_the_api_overview():
+    """docs/api.md names every path of openapi.yaml (a new endpoint is documented where readers look)."""
+    import yaml
+
+    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    overview = (ROOT / "docs" / "api.md").read_text()
+    missing = [path for path in spec["paths"] if path not in overview and path.rsplit("/", 1)[-1] not in overview]
+    assert not missing, f"docs/api.md does not name: {missing}"
